@@ -1,0 +1,19 @@
+# CoprocTargetOptions.cmake - warnings and sanitizers, applied per target.
+#
+# COPROC_SANITIZE selects one sanitizer set for every coproc target:
+#   ""                    none
+#   "address;undefined"   ASan + UBSan (+ LSan, which ASan includes)
+#   "thread"              TSan
+# Sanitized builds also define COPROC_NO_POOL, so ASan sees each frame's and each
+# message's real lifetime instead of the per-thread pool's.
+set(COPROC_SANITIZE "" CACHE STRING "Sanitizers for coproc targets: '', 'address;undefined' or 'thread'")
+
+function(coproc_target_options target)
+  target_compile_options(${target} PRIVATE -Wall -Wextra -Wpedantic -Wno-interference-size)
+  if(COPROC_SANITIZE)
+    list(JOIN COPROC_SANITIZE "," san)
+    target_compile_options(${target} PRIVATE -fsanitize=${san} -fno-omit-frame-pointer -g)
+    target_link_options(${target} PRIVATE -fsanitize=${san})
+    target_compile_definitions(${target} PRIVATE COPROC_NO_POOL)
+  endif()
+endfunction()

@@ -1,0 +1,117 @@
+// coproc/detail/pcb.hpp - the process control block and what templates may touch of it.
+//
+// Process state machine. Every field of a pcb is owned by its home core: only the
+// loop thread of pcb::self.core reads or writes it, after the process is published.
+// (The spawner fills it in before publishing the pid with a release store of the
+// slot's serial; the home core reads it after an acquire load of that serial or after
+// popping the spawn request from a queue.)
+//
+//   created --spawn request reaches home core--> runnable
+//   runnable --loop resumes it--> running
+//   running --co_await receive() finds no match--> waiting
+//   running --co_await yield()--> runnable
+//   waiting --matching message delivered, or its after-timer fires--> runnable
+//   running --body returns or throws--> exiting --loop tears it down--> (slot freed)
+//
+// Messages that arrive in any state are appended to the mailbox. Only in `waiting`
+// does delivery test them against the suspended receive (receive_wait::try_match),
+// so a waiting process is woken only by a message it will take.
+#pragma once
+
+#include <chrono>
+#include <coroutine>
+#include <exception>
+#include <cstdint>
+#include <string>
+
+#include "coproc/message.hpp"
+#include "coproc/pid.hpp"
+
+namespace coproc::detail {
+
+class loop;
+struct foreign_box;
+
+enum class proc_state : std::uint8_t { created, runnable, running, waiting, exiting };
+
+// A deadline in a core's timer heap. Lives inside whoever waits (a receive awaiter in
+// a coroutine frame, or a send_after record), so arming a timer allocates nothing.
+struct timer_node {
+  static constexpr std::uint32_t npos = ~std::uint32_t{0};
+  std::int64_t deadline = 0;  // nanoseconds on the runtime's clock
+  std::uint32_t heap_index = npos;
+  void (*fire)(timer_node*) noexcept = nullptr;
+  // Set for records the heap owns (send_after): disposes of one never fired.
+  void (*discard)(timer_node*) noexcept = nullptr;
+  [[nodiscard]] bool armed() const noexcept { return heap_index != npos; }
+};
+
+struct pcb;
+
+// A receive that is suspended. The awaiter (a template) derives from this.
+struct receive_wait {
+  // Tests `node` (just appended after `prev`) against the clauses; on a match the
+  // awaiter remembers both and returns true.
+  bool (*try_match)(receive_wait*, message_node* prev, message_node* node) noexcept = nullptr;
+  pcb* owner = nullptr;
+  timer_node timer;
+  bool timed_out = false;
+};
+
+struct pcb {
+  pid self;
+  loop* home = nullptr;
+  pcb* next_runnable = nullptr;
+  pcb* all_prev = nullptr;  // the home loop's list of live processes
+  pcb* all_next = nullptr;
+  std::coroutine_handle<> root;          // outermost frame, destroyed at exit
+  std::coroutine_handle<> resume_point;  // innermost suspended frame
+  receive_wait* waiting = nullptr;       // set while suspended in receive
+  message_node* head = nullptr;          // mailbox, arrival order
+  message_node* tail = nullptr;
+  std::size_t mailbox_len = 0;
+  proc_state state = proc_state::created;
+  bool is_main = false;          // the process runtime::run() waits for
+  std::string* crash = nullptr;  // what() of the exception that ended it, if any
+  foreign_box* foreign = nullptr;  // set for a scoped_process's stand-in
+
+  void append(message_node* n) noexcept {
+    n->next = nullptr;
+    if (tail != nullptr) {
+      tail->next = n;
+    } else {
+      head = n;
+    }
+    tail = n;
+    ++mailbox_len;
+  }
+  void unlink(message_node* prev, message_node* n) noexcept {
+    if (prev != nullptr) {
+      prev->next = n->next;
+    } else {
+      head = n->next;
+    }
+    if (tail == n) tail = prev;
+    --mailbox_len;
+  }
+};
+
+// The process running on this thread, or nullptr outside a process.
+extern thread_local constinit pcb* t_current;
+
+// Services of the runtime (lib/) that the templates call.
+// Registers a new process around a suspended coroutine frame and schedules it.
+// core < 0 lets the runtime place it. Sets *owner_field to the new pcb.
+pid start_process(std::coroutine_handle<> frame, pcb** owner_field, int core);
+// Delivers or drops `n`; never throws, never blocks.
+void route(const pid& to, message_node* n) noexcept;
+void record_crash(pcb* p, std::exception_ptr e) noexcept;
+// Timer heap of the current core.
+std::int64_t now_ns() noexcept;
+void arm_timer(timer_node* t, std::int64_t deadline) noexcept;
+void disarm_timer(timer_node* t) noexcept;
+// Puts the current process at the back of its core's run queue.
+void yield_current(std::coroutine_handle<> h) noexcept;
+[[noreturn]] void throw_outside_process(const char* what);
+
+}  // namespace coproc::detail

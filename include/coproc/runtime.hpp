@@ -1,0 +1,82 @@
+// coproc/runtime.hpp - the VM: one event loop per core.
+//
+//   int main() { return coproc::run([]() -> process { ...; co_return; }); }
+//
+// A runtime starts `cores` loop threads, each with its own io_uring ring, run queue
+// and timer heap. run(main_fn) spawns main_fn on core 0 and returns when it ends: 0
+// for a normal exit, 1 when it ended by an exception. Other processes keep running
+// until the runtime is destroyed, which stops every process left (destroying their
+// frames, so their destructors run), frees every queued message and joins the threads.
+//
+// One runtime may exist at a time in a program (sends from foreign threads find it
+// without a handle); constructing a second one throws std::logic_error.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <utility>
+
+#include "coproc/clock.hpp"
+#include "coproc/process.hpp"
+#include "coproc/spawn.hpp"
+
+namespace coproc {
+
+struct options {
+  // Number of cores (event loops). 0 means every hardware core.
+  unsigned cores = 0;
+  // An idle loop polls its queues this long before it sleeps in the ring, so a
+  // chatty peer on another core does not pay a kernel wakeup per message. Spinning
+  // is skipped when there are more loops than hardware cores.
+  std::chrono::microseconds spin = std::chrono::microseconds{50};
+  // Pin loop i to CPU i (mod the hardware cores).
+  bool pin_threads = false;
+  // Timers run on this clock when set (tests); steady_clock otherwise.
+  manual_clock* clock = nullptr;
+};
+
+// Counters of one core, for /stats pages and benchmarks. Read without stopping it.
+struct core_stats {
+  std::uint64_t processes = 0;       // live processes on this core
+  std::uint64_t spawned = 0;         // processes started here since the runtime began
+  std::uint64_t messages = 0;        // messages delivered into mailboxes here
+  std::uint64_t wakeups = 0;         // times the loop was woken from sleep in the ring
+  std::uint64_t sleeps = 0;          // times the loop went to sleep
+};
+
+namespace detail {
+class runtime_impl;
+}
+
+class runtime {
+ public:
+  explicit runtime(options opts = {});
+  ~runtime();
+  runtime(const runtime&) = delete;
+  runtime& operator=(const runtime&) = delete;
+
+  // Spawns main_fn(args...) on core 0 and blocks until it ends. 0 = normal exit.
+  template <class F, class... A>
+  int run(F&& main_fn, A&&... args) {
+    process body = detail::make_body(std::forward<F>(main_fn), std::forward<A>(args)...);
+    auto h = body.release();
+    return run_main(h, &h.promise().owner);
+  }
+
+  [[nodiscard]] unsigned cores() const noexcept;
+  [[nodiscard]] core_stats stats(unsigned core) const noexcept;
+
+ private:
+  int run_main(std::coroutine_handle<> frame, detail::pcb** owner_field);
+  std::unique_ptr<detail::runtime_impl> impl_;
+};
+
+// A runtime, one run(main_fn), and its destruction.
+template <class F>
+int run(F&& main_fn, options opts = {}) {
+  runtime rt{opts};
+  return rt.run(std::forward<F>(main_fn));
+}
+
+}  // namespace coproc

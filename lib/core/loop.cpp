@@ -1,0 +1,522 @@
+// lib/core/loop.cpp - the run loop of one core.
+//
+// Each turn of loop::run():
+//   1. drain_inbound   - take messages, new processes and timers sent by other cores,
+//                        first, so a process woken by them runs in this same turn;
+//   2. fire_due_timers - expire `after` timeouts, sleeps and send_after (reads the
+//                        clock only when a timer is pending);
+//   3. run_ready       - resume up to kBatch runnable processes, in FIFO order; a
+//                        bounded batch keeps timers and other cores' traffic flowing
+//                        when processes keep each other busy;
+//   4. flush_outbound  - retry sends that found another core's queue full, then wake
+//                        the cores we sent to if they are asleep: one check per turn,
+//                        not one per message;
+//   5. reap_completions- handle io_uring completions (no syscall: the CQ is shared
+//                        memory);
+//   6. idle            - with nothing to do, poll for `spin`, then sleep in the ring
+//                        until a wakeup or the nearest timer deadline.
+#include "lib/core/loop.hpp"
+
+#include <pthread.h>
+#include <sched.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <iostream>
+#include <system_error>
+#include <thread>
+
+#include "coproc/scoped_process.hpp"
+#include "lib/core/runtime_impl.hpp"
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define COPROC_CPU_RELAX() _mm_pause()
+#else
+#define COPROC_CPU_RELAX() std::this_thread::yield()
+#endif
+
+namespace coproc::detail {
+
+thread_local constinit loop* t_loop = nullptr;
+thread_local constinit pcb* t_current = nullptr;
+
+namespace {
+
+constexpr unsigned kBatch = 128;           // resumes per turn
+constexpr unsigned kPlacementPeriod = 256;  // spawns between placement decisions
+constexpr std::size_t kSpillAbove = 128;    // runnable processes before spawns spill over
+constexpr std::uint32_t kFreshBlock = 256;  // table indices reserved at a time
+
+void bump(std::atomic<std::uint64_t>& c) noexcept {
+  // Only the owner writes: a plain load and store, no read-modify-write.
+  c.store(c.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+}
+
+void report_crash(const pcb* p) {
+  std::string line = "=ERROR REPORT==== process " + to_string(p->self) +
+                     " exited with exception: " + *p->crash + "\n";
+  std::fwrite(line.data(), 1, line.size(), stderr);
+}
+
+}  // namespace
+
+loop::loop(runtime_impl& rt, unsigned index)
+    : rt_(rt),
+      index_(index),
+      ncores_(rt.opts().cores),
+      may_spin_(rt.opts().spin.count() > 0 &&
+                rt.opts().cores <= std::max(1U, std::thread::hardware_concurrency())),
+      overflow_(rt.opts().cores),
+      wake_listed_(rt.opts().cores, false),
+      spawn_target_(index) {
+  inbound_.reserve(ncores_);
+  for (unsigned i = 0; i < ncores_; ++i) {
+    inbound_.push_back(std::make_unique<
+                       boost::lockfree::spsc_queue<envelope, boost::lockfree::capacity<1024>>>());
+  }
+  if (int rc = io_uring_queue_init(256, &ring_, 0); rc < 0) {
+    throw std::system_error(-rc, std::system_category(), "coproc: io_uring_queue_init");
+  }
+  wake_fd_ = eventfd(0, EFD_CLOEXEC);
+  if (wake_fd_ < 0) {
+    io_uring_queue_exit(&ring_);
+    throw std::system_error(errno, std::system_category(), "coproc: eventfd");
+  }
+  wake_read_.complete = &on_wake_read;
+  wake_read_.owner = this;
+}
+
+loop::~loop() {
+  io_uring_queue_exit(&ring_);
+  if (wake_fd_ >= 0) close(wake_fd_);
+}
+
+void loop::run() {
+  t_loop = this;
+  if (rt_.opts().pin_threads) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(index_ % std::max(1U, std::thread::hardware_concurrency()), &set);
+    pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+  }
+  while (!rt_.stopping()) {
+    bool worked = drain_inbound();
+    worked |= fire_due_timers();
+    worked |= run_ready();
+    flush_outbound();
+    worked |= reap_completions();
+    load_.store(rq_len_, std::memory_order_relaxed);
+    if (!worked && rq_head_ == nullptr) idle();
+  }
+  shut_down();
+  t_loop = nullptr;
+}
+
+// ---- 1. other cores' traffic ----
+
+bool loop::drain_inbound() {
+  bool any = false;
+  for (unsigned c = 0; c < ncores_; ++c) {
+    if (c == index_) continue;
+    any |= inbound_[c]->consume_all([this](const envelope& e) { handle(e); }) > 0;
+  }
+  if (foreign_pending_.load(std::memory_order_acquire) != 0) {
+    envelope e{};
+    while (foreign_.pop(e)) {
+      foreign_pending_.fetch_sub(1, std::memory_order_relaxed);
+      handle(e);
+      any = true;
+    }
+  }
+  return any;
+}
+
+struct delayed_send;
+void arm_delayed(loop& l, delayed_send* d) noexcept;  // lib/time/send_after.cpp
+void free_stand_in(pcb* p) noexcept;                  // lib/core/scoped_process.cpp
+
+bool loop::handle(const envelope& e) {
+  switch (e.kind) {
+    case envelope::deliver:
+      deliver_local(e.index, e.serial, static_cast<message_node*>(e.ptr));
+      break;
+    case envelope::start:
+      adopt(static_cast<pcb*>(e.ptr));
+      break;
+    case envelope::close_foreign: {
+      auto* p = static_cast<pcb*>(e.ptr);
+      rt_.table().find(p->self.index)->serial.store(0, std::memory_order_release);
+      free_indices_.push_back(p->self.index);
+      free_stand_in(p);
+      break;
+    }
+    case envelope::arm_send:
+      arm_delayed(*this, static_cast<delayed_send*>(e.ptr));
+      break;
+  }
+  return true;
+}
+
+// ---- delivery (owner thread) ----
+
+void loop::deliver_local(std::uint32_t index, std::uint64_t serial, message_node* n) noexcept {
+  slot* s = rt_.table().find(index);
+  // acquire: pairs with the spawner's release, so the pcb is fully built.
+  if (s == nullptr || s->serial.load(std::memory_order_acquire) != serial) {
+    destroy(n);  // dead or never alive: dropped, as in Erlang
+    return;
+  }
+  deliver(s->proc, n);
+}
+
+void loop::deliver(pcb* p, message_node* n) noexcept {
+  if (p->foreign != nullptr) {
+    foreign_box* box = p->foreign;
+    {
+      std::lock_guard lock(box->mu);
+      n->next = nullptr;
+      if (box->tail != nullptr) {
+        box->tail->next = n;
+      } else {
+        box->head = n;
+      }
+      box->tail = n;
+      ++box->length;
+    }
+    box->arrived.notify_one();
+    return;
+  }
+  message_node* prev = p->tail;
+  p->append(n);
+  bump(n_messages_);
+  receive_wait* w = p->waiting;
+  if (w != nullptr && w->try_match(w, prev, n)) {
+    p->waiting = nullptr;
+    if (w->timer.armed()) timers_.remove(&w->timer);
+    make_runnable(p);
+  }
+}
+
+void loop::make_runnable(pcb* p) noexcept {
+  p->state = proc_state::runnable;
+  p->next_runnable = nullptr;
+  if (rq_tail_ != nullptr) {
+    rq_tail_->next_runnable = p;
+  } else {
+    rq_head_ = p;
+  }
+  rq_tail_ = p;
+  ++rq_len_;
+}
+
+void loop::adopt(pcb* p) noexcept {
+  p->all_prev = nullptr;
+  p->all_next = all_;
+  if (all_ != nullptr) all_->all_prev = p;
+  all_ = p;
+  bump(n_processes_);
+  bump(n_spawned_);
+  make_runnable(p);
+}
+
+void loop::send_remote(unsigned core, envelope e) {
+  auto& queue = rt_.at(core).inbound_from(index_);
+  auto& spill = overflow_[core];
+  // Once anything has spilled, everything after it spills too, to keep per-pair order.
+  if (!spill.empty() || !queue.push(e)) spill.push_back(e);
+  if (!wake_listed_[core]) {
+    wake_listed_[core] = true;
+    wake_list_.push_back(core);
+  }
+}
+
+unsigned loop::pick_spawn_core() noexcept {
+  if (ncores_ == 1) return index_;
+  if (++spawns_since_check_ < kPlacementPeriod) return spawn_target_;
+  spawns_since_check_ = 0;
+  unsigned best = index_;
+  std::size_t best_load = rq_len_;
+  for (unsigned c = 0; c < ncores_; ++c) {
+    if (c == index_) continue;
+    std::size_t l = rt_.at(c).published_load();
+    if (l < best_load) {
+      best = c;
+      best_load = l;
+    }
+  }
+  spawn_target_ = (rq_len_ > kSpillAbove && best_load * 2 < rq_len_) ? best : index_;
+  return spawn_target_;
+}
+
+std::uint32_t loop::allocate_index() {
+  if (!free_indices_.empty()) {
+    std::uint32_t i = free_indices_.back();
+    free_indices_.pop_back();
+    return i;
+  }
+  if (fresh_next_ == fresh_end_) {
+    fresh_next_ = rt_.table().reserve_fresh(kFreshBlock);
+    fresh_end_ = fresh_next_ + kFreshBlock;
+  }
+  return fresh_next_++;
+}
+
+// ---- 2. timers ----
+
+bool loop::fire_due_timers() {
+  if (timers_.empty()) return false;
+  const std::int64_t now = rt_.now_ns();
+  bool any = false;
+  while (timer_node* t = timers_.pop_due(now)) {
+    t->fire(t);
+    any = true;
+  }
+  return any;
+}
+
+void wake_timed_out(receive_wait* w) noexcept {
+  pcb* p = w->owner;
+  w->timed_out = true;
+  p->waiting = nullptr;
+  p->home->make_runnable(p);
+}
+
+// ---- 3. processes ----
+
+bool loop::run_ready() {
+  unsigned n = 0;
+  while (rq_head_ != nullptr && n < kBatch) {
+    pcb* p = rq_head_;
+    rq_head_ = p->next_runnable;
+    if (rq_head_ == nullptr) rq_tail_ = nullptr;
+    --rq_len_;
+    ++n;
+    p->state = proc_state::running;
+    t_current = p;
+    p->resume_point.resume();
+    t_current = nullptr;
+    if (p->state == proc_state::exiting) {
+      teardown(p);
+    } else if (p->state == proc_state::running) {
+      // Suspended on an awaitable that is not ours: it must wake the process itself.
+      p->state = proc_state::waiting;
+    }
+  }
+  return n > 0;
+}
+
+void loop::teardown(pcb* p) noexcept {
+  // Clear the serial first: from here on, sends to this pid are dropped.
+  rt_.table().find(p->self.index)->serial.store(0, std::memory_order_release);
+  free_indices_.push_back(p->self.index);
+  if (p->all_prev != nullptr) {
+    p->all_prev->all_next = p->all_next;
+  } else if (all_ == p) {
+    all_ = p->all_next;
+  }
+  if (p->all_next != nullptr) p->all_next->all_prev = p->all_prev;
+  n_processes_.store(n_processes_.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
+
+  p->root.destroy();  // arguments, captures and locals go now
+  while (message_node* m = p->head) {
+    p->head = m->next;
+    destroy(m);
+  }
+  if (p->crash != nullptr) {
+    if (!rt_.stopping()) report_crash(p);
+    delete p->crash;
+  }
+  if (p->is_main) rt_.finish_main(p->crash != nullptr ? 1 : 0);
+  p->~pcb();
+  small_free(p, sizeof(pcb));
+}
+
+// ---- 4. outbound ----
+
+void loop::flush_outbound() {
+  if (wake_list_.empty()) return;
+  for (unsigned core : wake_list_) {
+    auto& spill = overflow_[core];
+    auto& queue = rt_.at(core).inbound_from(index_);
+    while (!spill.empty() && queue.push(spill.front())) spill.pop_front();
+  }
+  // seq_cst: orders our queue pushes before the reads of `sleeping`; the sleeper does
+  // the mirror image, so either it sees our messages or we see it asleep.
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  std::size_t keep = 0;
+  for (unsigned core : wake_list_) {
+    rt_.at(core).wake();
+    if (!overflow_[core].empty()) {
+      wake_list_[keep++] = core;  // still owes messages: stay listed
+    } else {
+      wake_listed_[core] = false;
+    }
+  }
+  wake_list_.resize(keep);
+}
+
+void loop::wake() noexcept {
+  // Only the first waker after the loop fell asleep pays the syscall.
+  if (sleeping_.load(std::memory_order_relaxed) &&
+      sleeping_.exchange(false, std::memory_order_acq_rel)) {
+    eventfd_write(wake_fd_, 1);
+  }
+}
+
+void loop::force_wake() noexcept {
+  sleeping_.store(false, std::memory_order_relaxed);
+  eventfd_write(wake_fd_, 1);
+}
+
+void loop::post_foreign(envelope e) {
+  while (!foreign_.push(e)) std::this_thread::yield();  // only fails when out of memory
+  // seq_cst: publish the count before checking `sleeping` (see flush_outbound).
+  foreign_pending_.fetch_add(1, std::memory_order_seq_cst);
+  wake();
+}
+
+// ---- 5. the ring ----
+
+bool loop::reap_completions() {
+  io_uring_cqe* cqe = nullptr;
+  unsigned n = 0;
+  while (io_uring_peek_cqe(&ring_, &cqe) == 0) {
+    auto* c = reinterpret_cast<io_completion*>(static_cast<std::uintptr_t>(cqe->user_data));
+    const int res = cqe->res;
+    const unsigned flags = cqe->flags;
+    io_uring_cqe_seen(&ring_, cqe);
+    if (c != nullptr) c->complete(c, res, flags);
+    ++n;
+  }
+  return n > 0;
+}
+
+void loop::on_wake_read(io_completion* c, int /*res*/, unsigned /*flags*/) noexcept {
+  static_cast<wake_reader*>(c)->owner->wake_armed_ = false;
+}
+
+// ---- 6. idle ----
+
+bool loop::has_inbound() const noexcept {
+  for (unsigned c = 0; c < ncores_; ++c) {
+    if (c != index_ && inbound_[c]->read_available() > 0) return true;
+  }
+  return foreign_pending_.load(std::memory_order_acquire) != 0;
+}
+
+void loop::idle() {
+  bool owes = !wake_list_.empty();  // messages still spilled for a full queue
+  if (may_spin_ || owes) {
+    const auto until = std::chrono::steady_clock::now() + rt_.opts().spin;
+    unsigned spins = 0;
+    while (!has_inbound() && !rt_.stopping() && io_uring_cq_ready(&ring_) == 0) {
+      if (owes) return;  // go round again to push the spill
+      for (int i = 0; i < 32; ++i) COPROC_CPU_RELAX();
+      if ((++spins & 15) == 0) {
+        if (std::chrono::steady_clock::now() >= until) break;
+        if (!timers_.empty() && rt_.now_ns() >= timers_.next_deadline()) return;
+      }
+    }
+    if (has_inbound() || rt_.stopping() || io_uring_cq_ready(&ring_) != 0) return;
+  }
+  sleep_in_ring();
+}
+
+void loop::sleep_in_ring() {
+  sleeping_.store(true, std::memory_order_relaxed);
+  // seq_cst: our `sleeping` store must be visible before we look at the queues again
+  // (pairs with the fence in flush_outbound / the RMW in post_foreign).
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  if (has_inbound() || rt_.stopping()) {
+    sleeping_.store(false, std::memory_order_relaxed);
+    return;
+  }
+  if (!wake_armed_) {
+    io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
+    if (sqe != nullptr) {
+      io_uring_prep_read(sqe, wake_fd_, &wake_buf_, sizeof(wake_buf_), 0);
+      io_uring_sqe_set_data(sqe, &wake_read_);
+      wake_armed_ = true;
+    }
+  }
+  bump(n_sleeps_);
+  io_uring_cqe* cqe = nullptr;
+  if (!timers_.empty() && rt_.opts().clock == nullptr) {
+    const std::int64_t wait = std::max<std::int64_t>(0, timers_.next_deadline() - rt_.now_ns());
+    __kernel_timespec ts{wait / 1'000'000'000, wait % 1'000'000'000};
+    io_uring_submit_and_wait_timeout(&ring_, &cqe, 1, &ts, nullptr);
+  } else {
+    io_uring_submit_and_wait(&ring_, 1);
+  }
+  sleeping_.store(false, std::memory_order_relaxed);
+  bump(n_wakeups_);
+}
+
+// ---- shutdown ----
+
+void loop::dispose(const envelope& e) noexcept {
+  switch (e.kind) {
+    case envelope::deliver:
+      destroy(static_cast<message_node*>(e.ptr));
+      break;
+    case envelope::start: {
+      auto* p = static_cast<pcb*>(e.ptr);
+      rt_.table().find(p->self.index)->serial.store(0, std::memory_order_release);
+      p->root.destroy();
+      while (message_node* m = p->head) {
+        p->head = m->next;
+        destroy(m);
+      }
+      p->~pcb();
+      small_free(p, sizeof(pcb));
+      break;
+    }
+    case envelope::close_foreign:
+      free_stand_in(static_cast<pcb*>(e.ptr));
+      break;
+    case envelope::arm_send: {
+      auto* d = static_cast<delayed_send*>(e.ptr);
+      arm_delayed(*this, d);  // into the heap, which is emptied below
+      break;
+    }
+  }
+}
+
+void loop::shut_down() {
+  // Phase 1: every loop has stopped running processes (sends now drop).
+  rt_.shutdown_barrier().arrive_and_wait();
+  // Phase 2: destroy this core's processes; their destructors run here.
+  while (all_ != nullptr) teardown(all_);
+  rq_head_ = rq_tail_ = nullptr;
+  rq_len_ = 0;
+  rt_.shutdown_barrier().arrive_and_wait();
+  // Phase 3: nothing sends any more; free what is still in flight to this core.
+  for (unsigned c = 0; c < ncores_; ++c) {
+    inbound_[c]->consume_all([this](const envelope& e) { dispose(e); });
+  }
+  envelope e{};
+  while (foreign_.pop(e)) dispose(e);
+  for (auto& spill : overflow_) {  // sent by us but never pushed
+    for (const envelope& s : spill) dispose(s);
+    spill.clear();
+  }
+  for (timer_node* t : timers_.take_all()) {
+    if (t->discard != nullptr) t->discard(t);
+  }
+}
+
+core_stats loop::stats() const noexcept {
+  core_stats s;
+  s.processes = n_processes_.load(std::memory_order_relaxed);
+  s.spawned = n_spawned_.load(std::memory_order_relaxed);
+  s.messages = n_messages_.load(std::memory_order_relaxed);
+  s.wakeups = n_wakeups_.load(std::memory_order_relaxed);
+  s.sleeps = n_sleeps_.load(std::memory_order_relaxed);
+  return s;
+}
+
+}  // namespace coproc::detail

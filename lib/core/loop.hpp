@@ -1,0 +1,154 @@
+// lib/core/loop.hpp - one core's event loop.
+//
+// A loop is a thread that owns: a run queue of processes, the mailboxes of its
+// processes, a timer heap, one io_uring ring, and the receiving ends of one
+// single-producer queue from every other core (plus one multi-producer queue for
+// threads that are not cores). Everything here is touched only by the loop's own
+// thread, except the members marked "any thread".
+#pragma once
+
+#include <liburing.h>
+
+#include <atomic>
+#include <boost/lockfree/queue.hpp>
+#include <boost/lockfree/spsc_queue.hpp>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <vector>
+
+#include "coproc/detail/pcb.hpp"
+#include "coproc/runtime.hpp"
+#include "lib/core/process_table.hpp"
+#include "lib/time/timer_heap.hpp"
+
+namespace coproc::detail {
+
+class runtime_impl;
+
+// What crosses between cores. Trivially copyable, so it fits Boost.Lockfree queues.
+struct envelope {
+  enum kind_t : std::uint32_t {
+    deliver,        // ptr = message_node*, to the process (index, serial)
+    start,          // ptr = pcb* of a new process placed on this core
+    close_foreign,  // ptr = pcb* of a scoped_process being destroyed
+    arm_send,       // ptr = delayed_send* armed from a foreign thread
+  };
+  kind_t kind;
+  std::uint32_t index;
+  std::uint64_t serial;
+  void* ptr;
+};
+
+// A completion from the ring: user_data points at one of these.
+struct io_completion {
+  void (*complete)(io_completion*, int res, unsigned flags) noexcept = nullptr;
+};
+
+class loop {
+ public:
+  loop(runtime_impl& rt, unsigned index);
+  ~loop();
+  loop(const loop&) = delete;
+  loop& operator=(const loop&) = delete;
+
+  // The thread body: runs until the runtime stops, then tears this core down.
+  void run();
+
+  [[nodiscard]] unsigned index() const noexcept { return index_; }
+  [[nodiscard]] runtime_impl& rt() const noexcept { return rt_; }
+
+  // --- owner thread only ---
+  void deliver_local(std::uint32_t index, std::uint64_t serial, message_node* n) noexcept;
+  void deliver(pcb* p, message_node* n) noexcept;
+  void send_remote(unsigned core, envelope e);
+  void make_runnable(pcb* p) noexcept;
+  void adopt(pcb* p) noexcept;  // a new process placed on this core
+  unsigned pick_spawn_core() noexcept;
+  std::uint32_t allocate_index();
+  std::uint64_t next_serial() noexcept { return (++spawn_number_ << 10) | index_; }
+  timer_heap& timers() noexcept { return timers_; }
+
+  // --- any thread ---
+  void post_foreign(envelope e);  // from a thread that is not a core
+  void wake() noexcept;           // if asleep in the ring
+  void force_wake() noexcept;     // unconditionally (clock advance, stop)
+  boost::lockfree::spsc_queue<envelope, boost::lockfree::capacity<1024>>& inbound_from(
+      unsigned core) noexcept {
+    return *inbound_[core];
+  }
+  [[nodiscard]] core_stats stats() const noexcept;
+  [[nodiscard]] std::size_t published_load() const noexcept {
+    return load_.load(std::memory_order_relaxed);
+  }
+
+ private:
+  bool drain_inbound();
+  bool handle(const envelope& e);
+  bool fire_due_timers();
+  bool run_ready();
+  void flush_outbound();
+  bool reap_completions();
+  void idle();
+  [[nodiscard]] bool has_inbound() const noexcept;
+  void sleep_in_ring();
+  void teardown(pcb* p) noexcept;
+  void shut_down();
+  void dispose(const envelope& e) noexcept;
+
+  static void on_wake_read(io_completion* c, int res, unsigned flags) noexcept;
+
+  runtime_impl& rt_;
+  const unsigned index_;
+  const unsigned ncores_;
+  const bool may_spin_;
+
+  // Run queue: intrusive FIFO through pcb::next_runnable.
+  pcb* rq_head_ = nullptr;
+  pcb* rq_tail_ = nullptr;
+  std::size_t rq_len_ = 0;
+  // Every live process on this core (for shutdown), intrusive through pcb::all_*.
+  pcb* all_ = nullptr;
+
+  timer_heap timers_;
+
+  // Cross-core traffic. inbound_[c] is written only by core c.
+  std::vector<std::unique_ptr<boost::lockfree::spsc_queue<envelope, boost::lockfree::capacity<1024>>>>
+      inbound_;
+  boost::lockfree::queue<envelope> foreign_{64};    // any thread -> this core
+  std::atomic<std::uint64_t> foreign_pending_{0};      // pushes not yet popped
+  std::vector<std::deque<envelope>> overflow_;        // per destination, when its queue is full
+  std::vector<unsigned> wake_list_;                   // cores sent to since the last flush
+  std::vector<bool> wake_listed_;
+
+  // Placement.
+  unsigned spawn_target_;
+  unsigned spawns_since_check_ = 0;
+  std::atomic<std::size_t> load_{0};  // rq_len_, published once per loop turn
+
+  // Process identity.
+  std::uint64_t spawn_number_ = 0;
+  std::vector<std::uint32_t> free_indices_;
+  std::uint32_t fresh_next_ = 0;
+  std::uint32_t fresh_end_ = 0;
+
+  // The ring and the wakeup eventfd.
+  io_uring ring_{};
+  int wake_fd_ = -1;
+  std::uint64_t wake_buf_ = 0;
+  struct wake_reader : io_completion {
+    loop* owner = nullptr;
+  };
+  wake_reader wake_read_{};
+  bool wake_armed_ = false;
+  std::atomic<bool> sleeping_{false};  // any thread: true while (about to be) asleep in the ring
+
+  // Counters (written by the owner only, read by anyone).
+  std::atomic<std::uint64_t> n_processes_{0}, n_spawned_{0}, n_messages_{0}, n_wakeups_{0},
+      n_sleeps_{0};
+};
+
+// The loop running on this thread, or nullptr.
+extern thread_local constinit loop* t_loop;
+
+}  // namespace coproc::detail

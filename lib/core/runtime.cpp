@@ -1,0 +1,274 @@
+// lib/core/runtime.cpp - the runtime object, and the services templates call:
+// spawning, routing a message to its core, self/alive, timers of the current core.
+#include <algorithm>
+#include <cstdio>
+#include <ostream>
+#include <stdexcept>
+#include <string>
+#include <thread>
+
+#include "coproc/coproc.hpp"
+#include "lib/core/loop.hpp"
+#include "lib/core/runtime_impl.hpp"
+
+namespace coproc {
+namespace detail {
+
+std::atomic<runtime_impl*> g_runtime{nullptr};
+
+runtime_impl* current_runtime() noexcept {
+  if (t_loop != nullptr) return &t_loop->rt();
+  return g_runtime.load(std::memory_order_acquire);
+}
+
+namespace {
+
+options normalized(options o) {
+  if (o.cores == 0) o.cores = std::max(1U, std::thread::hardware_concurrency());
+  if (o.cores >= 1023) throw std::invalid_argument("coproc: options.cores must be below 1023");
+  return o;
+}
+
+std::int64_t steady_ns() noexcept {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+runtime_impl::runtime_impl(const options& opts) : opts_(normalized(opts)) {
+  runtime_impl* expected = nullptr;
+  if (!g_runtime.compare_exchange_strong(expected, this, std::memory_order_acq_rel)) {
+    throw std::logic_error("coproc: a runtime already exists; only one may run at a time");
+  }
+  try {
+    barrier_ = std::make_unique<std::barrier<>>(static_cast<std::ptrdiff_t>(opts_.cores));
+    loops_.reserve(opts_.cores);
+    for (unsigned i = 0; i < opts_.cores; ++i) loops_.push_back(std::make_unique<loop>(*this, i));
+    if (opts_.clock != nullptr) {
+      opts_.clock->on_advance([this] {
+        for (auto& l : loops_) l->force_wake();
+      });
+    }
+    threads_.reserve(opts_.cores);
+    for (auto& l : loops_) threads_.emplace_back([lp = l.get()] { lp->run(); });
+  } catch (...) {
+    stopping_.store(true, std::memory_order_release);
+    for (auto& l : loops_) l->force_wake();
+    for (auto& t : threads_) t.join();
+    g_runtime.store(nullptr, std::memory_order_release);
+    throw;
+  }
+}
+
+runtime_impl::~runtime_impl() {
+  stopping_.store(true, std::memory_order_release);
+  for (auto& l : loops_) l->force_wake();
+  for (auto& t : threads_) t.join();
+  if (opts_.clock != nullptr) opts_.clock->on_advance(nullptr);
+  g_runtime.store(nullptr, std::memory_order_release);
+}
+
+std::int64_t runtime_impl::now_ns() const noexcept {
+  return opts_.clock != nullptr ? opts_.clock->now_ns() : steady_ns();
+}
+
+void runtime_impl::begin_main() {
+  std::lock_guard lock(main_mu_);
+  if (main_running_) throw std::logic_error("coproc: runtime::run() is already running");
+  main_running_ = true;
+}
+
+void runtime_impl::finish_main(int rc) {
+  {
+    std::lock_guard lock(main_mu_);
+    main_running_ = false;
+    main_rc_ = rc;
+  }
+  main_cv_.notify_all();
+}
+
+int runtime_impl::wait_main() {
+  std::unique_lock lock(main_mu_);
+  main_cv_.wait(lock, [this] { return !main_running_; });
+  return main_rc_;
+}
+
+namespace {
+
+pid start(std::coroutine_handle<> frame, pcb** owner_field, int core, bool is_main) {
+  runtime_impl* rt = current_runtime();
+  if (rt == nullptr) throw std::logic_error("coproc: spawn needs a running coproc::runtime");
+  if (rt->stopping()) {  // spawned by a destructor during shutdown: never runs
+    frame.destroy();
+    return pid{};
+  }
+  loop* here = t_loop;
+  unsigned target = 0;
+  if (core >= 0) {
+    target = static_cast<unsigned>(core);
+    if (target >= rt->cores()) throw std::out_of_range("coproc: spawn_on: no such core");
+  } else {
+    target = here != nullptr ? here->pick_spawn_core() : rt->round_robin();
+  }
+
+  auto* p = ::new (small_alloc(sizeof(pcb))) pcb{};
+  *owner_field = p;
+  p->root = frame;
+  p->resume_point = frame;
+  p->home = &rt->at(target);
+  p->is_main = is_main;
+  std::uint32_t index = 0;
+  std::uint64_t serial = 0;
+  if (here != nullptr) {
+    index = here->allocate_index();
+    serial = here->next_serial();
+  } else {
+    index = rt->table().reserve_fresh(1);
+    serial = rt->next_foreign_serial();
+  }
+  p->self = pid{index, static_cast<std::uint16_t>(target), 0, serial};
+  slot* s = rt->table().find(index);
+  s->proc = p;
+  // release: the pcb above is complete before anyone can match this serial.
+  s->serial.store(serial, std::memory_order_release);
+
+  if (here != nullptr && target == here->index()) {
+    here->adopt(p);
+  } else if (here != nullptr) {
+    here->send_remote(target, envelope{envelope::start, index, serial, p});
+  } else {
+    rt->at(target).post_foreign(envelope{envelope::start, index, serial, p});
+  }
+  return p->self;
+}
+
+}  // namespace
+
+pid start_process(std::coroutine_handle<> frame, pcb** owner_field, int core) {
+  return start(frame, owner_field, core, false);
+}
+
+void route(const pid& to, message_node* n) noexcept {
+  if (loop* here = t_loop; here != nullptr) {
+    runtime_impl& rt = here->rt();
+    if (to.core == here->index() && to.node == 0 && !rt.stopping()) {
+      here->deliver_local(to.index, to.serial, n);
+    } else if (to.core < rt.cores() && to.node == 0 && to.serial != 0 && !rt.stopping()) {
+      try {
+        here->send_remote(to.core, envelope{envelope::deliver, to.index, to.serial, n});
+      } catch (...) {
+        destroy(n);  // out of memory for the spill queue
+      }
+    } else {
+      destroy(n);
+    }
+    return;
+  }
+  runtime_impl* rt = g_runtime.load(std::memory_order_acquire);
+  if (rt == nullptr || rt->stopping() || to.core >= rt->cores() || to.node != 0 ||
+      to.serial == 0) {
+    destroy(n);
+    return;
+  }
+  try {
+    rt->at(to.core).post_foreign(envelope{envelope::deliver, to.index, to.serial, n});
+  } catch (...) {
+    destroy(n);
+  }
+}
+
+void record_crash(pcb* p, std::exception_ptr e) noexcept {
+  std::string what;
+  try {
+    std::rethrow_exception(std::move(e));
+  } catch (const std::exception& ex) {
+    what = ex.what();
+  } catch (...) {
+    what = "unknown exception";
+  }
+  try {
+    delete p->crash;
+    p->crash = new std::string(std::move(what));
+  } catch (...) {
+    p->crash = nullptr;
+  }
+}
+
+std::int64_t now_ns() noexcept {
+  runtime_impl* rt = current_runtime();
+  return rt != nullptr ? rt->now_ns() : steady_ns();
+}
+
+void arm_timer(timer_node* t, std::int64_t deadline) noexcept {
+  t->deadline = deadline;
+  try {
+    t_loop->timers().push(t);
+  } catch (...) {
+    // Out of memory growing the heap: fire at once rather than never.
+    t->fire(t);
+  }
+}
+
+void disarm_timer(timer_node* t) noexcept {
+  if (t->armed() && t_loop != nullptr) t_loop->timers().remove(t);
+}
+
+void yield_current(std::coroutine_handle<> h) noexcept {
+  pcb* p = t_current;
+  p->resume_point = h;
+  p->home->make_runnable(p);
+}
+
+void throw_outside_process(const char* what) {
+  throw std::logic_error(std::string("coproc: ") + what + " called outside a process");
+}
+
+}  // namespace detail
+
+pid self() {
+  if (detail::t_current == nullptr) detail::throw_outside_process("self()");
+  return detail::t_current->self;
+}
+
+bool alive(const pid& p) noexcept {
+  detail::runtime_impl* rt = detail::current_runtime();
+  if (rt == nullptr || p.node != 0 || p.serial == 0) return false;
+  const detail::slot* s = rt->table().find(p.index);
+  return s != nullptr && s->serial.load(std::memory_order_acquire) == p.serial;
+}
+
+std::string to_string(const pid& p) {
+  return "#PID<" + std::to_string(p.node) + "." + std::to_string(p.number()) + "." +
+         std::to_string(p.core) + ">";
+}
+
+std::ostream& operator<<(std::ostream& os, const pid& p) { return os << to_string(p); }
+
+runtime::runtime(options opts) : impl_(std::make_unique<detail::runtime_impl>(opts)) {}
+
+runtime::~runtime() = default;
+
+unsigned runtime::cores() const noexcept { return impl_->cores(); }
+
+core_stats runtime::stats(unsigned core) const noexcept {
+  return core < impl_->cores() ? impl_->at(core).stats() : core_stats{};
+}
+
+int runtime::run_main(std::coroutine_handle<> frame, detail::pcb** owner_field) {
+  if (detail::t_loop != nullptr) {
+    frame.destroy();
+    throw std::logic_error("coproc: runtime::run() called from inside a process");
+  }
+  try {
+    impl_->begin_main();
+  } catch (...) {
+    frame.destroy();
+    throw;
+  }
+  detail::start(frame, owner_field, 0, true);
+  return impl_->wait_main();
+}
+
+}  // namespace coproc
