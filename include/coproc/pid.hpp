@@ -4,10 +4,11 @@
 //   index  - slot in the runtime's process table (reused after the process exits)
 //   core   - the event loop (core) the process runs on; messages are routed there
 //   node   - 0 for this node (reserved for distribution)
-//   serial - unique for the lifetime of the runtime; a slot's serial changes on every
-//            reuse, so a stale pid never reaches a newer process.
-// It prints like Elixir's pid: #PID<node.number.core>, where number is the per-core
-// spawn number (serial >> 10). The default-constructed pid names no process.
+//   serial - the process's number: unique for the lifetime of the runtime (cores take
+//            numbers in blocks from one counter), so a slot reused by a newer process
+//            never answers to a stale pid.
+// It prints like Elixir's pid: #PID<node.serial.core>. The default-constructed pid
+// names no process.
 #pragma once
 
 #include <compare>
@@ -26,8 +27,6 @@ struct pid {
 
   // True for a pid that names some process (dead or alive); false for pid{}.
   [[nodiscard]] constexpr explicit operator bool() const noexcept { return serial != 0; }
-  // The per-core spawn number shown in the middle of #PID<0.N.core>.
-  [[nodiscard]] constexpr std::uint64_t number() const noexcept { return serial >> 10; }
 
   friend constexpr bool operator==(const pid&, const pid&) noexcept = default;
   friend constexpr auto operator<=>(const pid&, const pid&) noexcept = default;

@@ -53,6 +53,9 @@ struct is_after<after_clause<Fn>> : std::true_type {};
 
 struct no_after {};
 
+template <class C>
+inline constexpr bool has_guard = requires(C& c) { c.pred; };
+
 // The awaiter behind co_await receive(...). It lives in the coroutine frame while the
 // process waits, so its timer node needs no allocation.
 template <class After, class... C>
@@ -92,15 +95,22 @@ class receive_awaiter : public receive_wait {
     if (owner == nullptr) throw_outside_process("co_await receive()");
     if constexpr (sizeof...(C) > 0) {
       message_node* prev = nullptr;
-      for (message_node* n = owner->head; n != nullptr; prev = n, n = n->next) {
+      message_node* n = owner->head;
+      if (kMarkable && owner->scan_kind == kind() && owner->scan_mark != nullptr) {
+        prev = owner->scan_mark;  // everything up to here was already rejected
+        n = prev->next;
+      }
+      for (; n != nullptr; prev = n, n = n->next) {
         int i = set_.match(n);
         if (i >= 0) {
           matched_ = n;
           matched_prev_ = prev;
           clause_ = i;
+          remember(prev);
           return true;
         }
       }
+      remember(prev);
     }
     if constexpr (has_after) {
       if (after_.timeout.count() <= 0) {
@@ -145,11 +155,26 @@ class receive_awaiter : public receive_wait {
   }
 
  private:
+  // The marker is sound only when matching depends on types alone: a guard may
+  // accept tomorrow what it rejected today.
+  static constexpr bool kMarkable = (!has_guard<C> && ...);
+  static const void* kind() noexcept { return reinterpret_cast<const void*>(&on_delivery); }
+  void remember(message_node* last_rejected) noexcept {
+    if constexpr (kMarkable) {
+      owner->scan_kind = kind();
+      owner->scan_mark = last_rejected;
+    }
+  }
+
   static bool on_delivery(receive_wait* w, message_node* prev, message_node* n) noexcept {
     auto* self = static_cast<receive_awaiter*>(w);
     if constexpr (sizeof...(C) > 0) {
       int i = self->set_.match(n);
-      if (i < 0) return false;
+      if (i < 0) {
+        self->remember(n);
+        return false;
+      }
+      self->remember(prev);
       self->matched_ = n;
       self->matched_prev_ = prev;
       self->clause_ = i;

@@ -265,6 +265,14 @@ std::uint32_t loop::allocate_index() {
   return fresh_next_++;
 }
 
+std::uint64_t loop::next_serial() noexcept {
+  if (number_next_ == number_end_) {
+    number_next_ = rt_.reserve_numbers(kFreshBlock);
+    number_end_ = number_next_ + kFreshBlock;
+  }
+  return number_next_++;
+}
+
 // ---- 2. timers ----
 
 bool loop::fire_due_timers() {
@@ -415,8 +423,8 @@ void loop::idle() {
     unsigned spins = 0;
     while (!has_inbound() && !rt_.stopping() && io_uring_cq_ready(&ring_) == 0) {
       if (owes) return;  // go round again to push the spill
-      for (int i = 0; i < 32; ++i) COPROC_CPU_RELAX();
-      if ((++spins & 15) == 0) {
+      COPROC_CPU_RELAX();
+      if ((++spins & 255) == 0) {
         if (std::chrono::steady_clock::now() >= until) break;
         if (!timers_.empty() && rt_.now_ns() >= timers_.next_deadline()) return;
       }

@@ -66,7 +66,7 @@ class loop {
   void adopt(pcb* p) noexcept;  // a new process placed on this core
   unsigned pick_spawn_core() noexcept;
   std::uint32_t allocate_index();
-  std::uint64_t next_serial() noexcept { return (++spawn_number_ << 10) | index_; }
+  std::uint64_t next_serial() noexcept;
   timer_heap& timers() noexcept { return timers_; }
 
   // --- any thread ---
@@ -127,7 +127,8 @@ class loop {
   std::atomic<std::size_t> load_{0};  // rq_len_, published once per loop turn
 
   // Process identity.
-  std::uint64_t spawn_number_ = 0;
+  std::uint64_t number_next_ = 0;  // a block of process numbers taken from the runtime
+  std::uint64_t number_end_ = 0;
   std::vector<std::uint32_t> free_indices_;
   std::uint32_t fresh_next_ = 0;
   std::uint32_t fresh_end_ = 0;

@@ -126,7 +126,7 @@ pid start(std::coroutine_handle<> frame, pcb** owner_field, int core, bool is_ma
     serial = here->next_serial();
   } else {
     index = rt->table().reserve_fresh(1);
-    serial = rt->next_foreign_serial();
+    serial = rt->reserve_numbers(1);
   }
   p->self = pid{index, static_cast<std::uint16_t>(target), 0, serial};
   slot* s = rt->table().find(index);
@@ -240,7 +240,7 @@ bool alive(const pid& p) noexcept {
 }
 
 std::string to_string(const pid& p) {
-  return "#PID<" + std::to_string(p.node) + "." + std::to_string(p.number()) + "." +
+  return "#PID<" + std::to_string(p.node) + "." + std::to_string(p.serial) + "." +
          std::to_string(p.core) + ">";
 }
 

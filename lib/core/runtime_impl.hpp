@@ -29,9 +29,9 @@ class runtime_impl {
   process_table& table() noexcept { return table_; }
 
   std::int64_t now_ns() const noexcept;
-  // Serial numbers for scoped_process stand-ins (core bits 1023, never a loop's).
-  std::uint64_t next_foreign_serial() noexcept {
-    return (foreign_serial_.fetch_add(1, std::memory_order_relaxed) + 1) << 10 | 1023U;
+  // Reserves n process numbers (pid serials) [first, first + n).
+  std::uint64_t reserve_numbers(std::uint64_t n) noexcept {
+    return numbers_.fetch_add(n, std::memory_order_relaxed);
   }
   unsigned round_robin() noexcept {
     return rr_.fetch_add(1, std::memory_order_relaxed) % cores();
@@ -50,7 +50,7 @@ class runtime_impl {
   std::vector<std::unique_ptr<loop>> loops_;
   std::vector<std::thread> threads_;
   std::atomic<bool> stopping_{false};
-  std::atomic<std::uint64_t> foreign_serial_{0};
+  std::atomic<std::uint64_t> numbers_{1};  // 0 is pid{}'s
   std::atomic<unsigned> rr_{0};
   std::unique_ptr<std::barrier<>> barrier_;
   std::int64_t clock_origin_ = 0;

@@ -19,7 +19,7 @@ pid open_foreign(foreign_box* box) {
   p->foreign = box;
   p->home = &rt->at(0);
   const std::uint32_t index = rt->table().reserve_fresh(1);
-  const std::uint64_t serial = rt->next_foreign_serial();
+  const std::uint64_t serial = rt->reserve_numbers(1);
   p->self = pid{index, 0, 0, serial};
   slot* s = rt->table().find(index);
   s->proc = p;

@@ -70,6 +70,11 @@ struct pcb {
   message_node* head = nullptr;          // mailbox, arrival order
   message_node* tail = nullptr;
   std::size_t mailbox_len = 0;
+  // Receive marker: no message from head up to and including scan_mark matches the
+  // clauses of receives of kind scan_kind. A receive of the same kind starts after it,
+  // so a queue of junk is scanned once, not once per receive (Erlang's receive marker).
+  const void* scan_kind = nullptr;
+  message_node* scan_mark = nullptr;
   proc_state state = proc_state::created;
   bool is_main = false;          // the process runtime::run() waits for
   std::string* crash = nullptr;  // what() of the exception that ended it, if any
@@ -92,6 +97,7 @@ struct pcb {
       head = n->next;
     }
     if (tail == n) tail = prev;
+    if (scan_mark == n) scan_mark = nullptr;
     --mailbox_len;
   }
 };

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Builds and runs every test: a normal build, ASan+UBSan, TSan (the concurrency tests),
+# and a consumer project that uses an installed coproc through find_package.
+# Usage: scripts/test.sh            (all of it)
+#        scripts/test.sh normal     (one of: normal asan tsan install)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh
+jobs=$(nproc)
+which=${1:-all}
+
+configure_and_build() {  # dir, extra cmake args...
+  local dir=$1; shift
+  cmake -S . -B "$dir" -G Ninja -DCOPROC_BUILD_BENCH=OFF "$@" >/dev/null
+  cmake --build "$dir" -j "$jobs"
+}
+
+if [[ $which == all || $which == normal ]]; then
+  echo "=== normal build (RelWithDebInfo)"
+  configure_and_build build/test-normal -DCMAKE_BUILD_TYPE=RelWithDebInfo
+  (cd build/test-normal && ctest --output-on-failure -j "$jobs" --timeout 300)
+  echo "=== examples"
+  build/test-normal/examples/seed_walkthrough >/dev/null
+  build/test-normal/examples/ping_pong
+fi
+
+if [[ $which == all || $which == asan ]]; then
+  echo "=== ASan + UBSan"
+  configure_and_build build/test-asan -DCMAKE_BUILD_TYPE=Debug -DCOPROC_SANITIZE="address;undefined" \
+    -DCOPROC_BUILD_EXAMPLES=OFF
+  (cd build/test-asan &&
+    ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+    ctest --output-on-failure -j "$jobs" --timeout 600)
+fi
+
+if [[ $which == all || $which == tsan ]]; then
+  echo "=== TSan (label: concurrency)"
+  configure_and_build build/test-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCOPROC_SANITIZE=thread \
+    -DCOPROC_BUILD_EXAMPLES=OFF
+  (cd build/test-tsan &&
+    TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+    ctest --output-on-failure -j "$jobs" --timeout 600 -L concurrency)
+fi
+
+if [[ $which == all || $which == install ]]; then
+  echo "=== install + find_package(coproc) consumer"
+  rm -rf build/install-prefix build/consumer
+  configure_and_build build/test-install -DCMAKE_BUILD_TYPE=Release -DCOPROC_BUILD_TESTS=OFF \
+    -DCOPROC_BUILD_EXAMPLES=OFF -DCMAKE_INSTALL_PREFIX="$PWD/build/install-prefix"
+  cmake --install build/test-install >/dev/null
+  cmake -S tests/consumer -B build/consumer -G Ninja -DCMAKE_PREFIX_PATH="$PWD/build/install-prefix" >/dev/null
+  cmake --build build/consumer
+  build/consumer/consumer
+fi
+echo "=== all requested test runs passed"

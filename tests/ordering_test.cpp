@@ -1,0 +1,166 @@
+// Per-pair ordering: messages from one sender to one receiver arrive in the order they
+// were sent, also across cores, and none is lost (DESIGN.md, "Ordering").
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <thread>
+#include <vector>
+
+#include <coproc/coproc.hpp>
+
+#include "test_support.hpp"
+
+using namespace coproc;
+using namespace std::chrono_literals;
+
+namespace {
+
+const int kPerSender = static_cast<int>(coproc_test::scaled(200'000, 20'000));
+
+struct order_result {
+  std::vector<int> next;      // per sender: the sequence number expected next
+  long total = 0;             // messages received
+  long out_of_order = 0;      // a sequence number that was not the one expected
+  long bad_sender = 0;        // a sender id out of range
+  bool timed_out = false;     // a message did not come within the timeout
+  long extra = 0;             // messages after the expected total
+};
+
+// Receives senders * per_sender messages {sender, seq} and checks per-sender order.
+process check_order(order_result& r, int senders, int per_sender) {
+  r.next.assign(static_cast<std::size_t>(senders), 0);
+  const long expected = static_cast<long>(senders) * per_sender;
+  while (r.total < expected) {
+    bool got = co_await receive(
+        [&r, senders](int s, int seq) {
+          if (s < 0 || s >= senders) {
+            ++r.bad_sender;
+            return true;
+          }
+          auto& next = r.next[static_cast<std::size_t>(s)];
+          if (seq != next) ++r.out_of_order;
+          next = seq + 1;
+          ++r.total;
+          return true;
+        },
+        after(20s, [] { return false; }));
+    if (!got) {
+      r.timed_out = true;
+      co_return;
+    }
+  }
+  // Nothing more may come: every message was counted exactly once.
+  for (;;) {
+    bool more = co_await receive([](int, int) { return true; }, after(20ms, [] { return false; }));
+    if (!more) break;
+    ++r.extra;
+  }
+}
+
+// Sends per_sender messages {id, 0..per_sender-1}, yielding every `burst` sends
+// (burst == 0: never yields, the whole stream in one go).
+process sender(pid to, int id, int per_sender, int burst) {
+  for (int i = 0; i < per_sender; ++i) {
+    send(to, id, i);
+    if (burst > 0 && (i + 1) % burst == 0) co_await yield();
+  }
+}
+
+void expect_in_order(const order_result& r, int senders, int per_sender) {
+  EXPECT_FALSE(r.timed_out) << "received only " << r.total << " messages";
+  EXPECT_EQ(r.total, static_cast<long>(senders) * per_sender);
+  EXPECT_EQ(r.out_of_order, 0);
+  EXPECT_EQ(r.bad_sender, 0);
+  EXPECT_EQ(r.extra, 0);
+  for (int s = 0; s < senders && s < static_cast<int>(r.next.size()); ++s) {
+    EXPECT_EQ(r.next[static_cast<std::size_t>(s)], per_sender) << "sender " << s;
+  }
+}
+
+}  // namespace
+
+TEST(PerPairOrdering, MessagesFromSendersOnAnotherCoreArriveInSendOrder) {
+  constexpr int kSenders = 3;
+  order_result r;
+  int rc = coproc::run(
+      [&]() -> process {
+        const pid me = self();
+        // One sender bursts its whole stream, the others yield now and then, so the
+        // receiving core sees full queues, spills and trickles interleaved.
+        spawn_on(1, sender, me, 0, kPerSender, 0);
+        spawn_on(1, sender, me, 1, kPerSender, 100);
+        spawn_on(1, sender, me, 2, kPerSender, 1000);
+        co_await check_order(r, kSenders, kPerSender);
+      },
+      options{.cores = 2});
+  EXPECT_EQ(rc, 0);
+  expect_in_order(r, kSenders, kPerSender);
+}
+
+TEST(PerPairOrdering, MessagesFromSendersOnEveryCoreArriveInSendOrder) {
+  constexpr int kSenders = 4;
+  const int per_sender = kPerSender / 2;
+  order_result r;
+  int rc = coproc::run(
+      [&]() -> process {
+        const pid me = self();
+        spawn_on(0, sender, me, 0, per_sender, 10);  // same core as the receiver
+        spawn_on(1, sender, me, 1, per_sender, 0);
+        spawn_on(2, sender, me, 2, per_sender, 7);
+        spawn_on(3, sender, me, 3, per_sender, 500);
+        co_await check_order(r, kSenders, per_sender);
+      },
+      options{.cores = 4});
+  EXPECT_EQ(rc, 0);
+  expect_in_order(r, kSenders, per_sender);
+}
+
+TEST(PerPairOrdering, MessagesToAReceiverOnAnotherCoreArriveInSendOrder) {
+  // The receiver is the one away from core 0; the main process and a sibling send.
+  constexpr int kSenders = 2;
+  order_result r;
+  int rc = coproc::run(
+      [&]() -> process {
+        const pid me = self();
+        const pid receiver = spawn_on(1, [&r, me]() -> process {
+          co_await check_order(r, kSenders, kPerSender);
+          send(me, atom<"done">{});
+        });
+        spawn_on(0, sender, receiver, 1, kPerSender, 0);
+        for (int i = 0; i < kPerSender; ++i) {
+          send(receiver, 0, i);
+          if ((i + 1) % 333 == 0) co_await yield();
+        }
+        bool done = co_await receive([](atom<"done">) { return true; },
+                                     after(30s, [] { return false; }));
+        EXPECT_TRUE(done);
+      },
+      options{.cores = 2});
+  EXPECT_EQ(rc, 0);
+  expect_in_order(r, kSenders, kPerSender);
+}
+
+TEST(PerPairOrdering, MessagesFromForeignThreadsArriveInSendOrder) {
+  constexpr int kThreads = 3;
+  const int per_thread = kPerSender / 4;
+  order_result r;
+  {
+    runtime rt{options{.cores = 2}};
+    scoped_process me;
+    const pid report = me.self();
+    const pid receiver = spawn_on(1, [&r, report, per_thread]() -> process {
+      co_await check_order(r, kThreads, per_thread);
+      send(report, atom<"done">{});
+    });
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t) {
+      threads.emplace_back([receiver, t, per_thread] {
+        for (int i = 0; i < per_thread; ++i) send(receiver, t, i);
+      });
+    }
+    for (auto& t : threads) t.join();
+    auto done = me.receive_for<atom<"done">>(30s);
+    EXPECT_TRUE(done.has_value());
+  }
+  expect_in_order(r, kThreads, per_thread);
+}
