@@ -109,7 +109,6 @@ void loop::run() {
     worked |= run_ready();
     flush_outbound();
     worked |= reap_completions();
-    load_.store(rq_len_, std::memory_order_relaxed);
     if (!worked && rq_head_ == nullptr) idle();
   }
   shut_down();
@@ -238,17 +237,17 @@ unsigned loop::pick_spawn_core() noexcept {
   if (ncores_ == 1) return index_;
   if (++spawns_since_check_ < kPlacementPeriod) return spawn_target_;
   spawns_since_check_ = 0;
-  unsigned best = index_;
-  std::size_t best_load = rq_len_;
-  for (unsigned c = 0; c < ncores_; ++c) {
-    if (c == index_) continue;
-    std::size_t l = rt_.at(c).published_load();
-    if (l < best_load) {
-      best = c;
-      best_load = l;
+  spawn_target_ = index_;
+  if (rq_len_ <= kSpillAbove) return index_;  // we can run these soon ourselves
+  // Spill the next batch to a core with nothing to do. A busy core keeps its spawns,
+  // so parents, children and ring neighbours stay together and talk without atomics.
+  for (unsigned i = 1; i < ncores_; ++i) {
+    const unsigned c = (index_ + i) % ncores_;
+    if (rt_.at(c).is_idle()) {
+      spawn_target_ = c;
+      break;
     }
   }
-  spawn_target_ = (rq_len_ > kSpillAbove && best_load * 2 < rq_len_) ? best : index_;
   return spawn_target_;
 }
 
@@ -417,6 +416,11 @@ bool loop::has_inbound() const noexcept {
 }
 
 void loop::idle() {
+  idle_.store(true, std::memory_order_relaxed);
+  struct busy_again {
+    std::atomic<bool>& idle;
+    ~busy_again() { idle.store(false, std::memory_order_relaxed); }
+  } on_exit{idle_};
   bool owes = !wake_list_.empty();  // messages still spilled for a full queue
   if (may_spin_ || owes) {
     const auto until = std::chrono::steady_clock::now() + rt_.opts().spin;

@@ -78,9 +78,8 @@ class loop {
     return *inbound_[core];
   }
   [[nodiscard]] core_stats stats() const noexcept;
-  [[nodiscard]] std::size_t published_load() const noexcept {
-    return load_.load(std::memory_order_relaxed);
-  }
+  // True while the loop has nothing to run (spinning or asleep): a placement hint.
+  [[nodiscard]] bool is_idle() const noexcept { return idle_.load(std::memory_order_relaxed); }
 
  private:
   bool drain_inbound();
@@ -124,7 +123,7 @@ class loop {
   // Placement.
   unsigned spawn_target_;
   unsigned spawns_since_check_ = 0;
-  std::atomic<std::size_t> load_{0};  // rq_len_, published once per loop turn
+  std::atomic<bool> idle_{false};  // any thread may read: see is_idle()
 
   // Process identity.
   std::uint64_t number_next_ = 0;  // a block of process numbers taken from the runtime
