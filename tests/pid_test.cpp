@@ -52,7 +52,8 @@ TEST(Pid, SendingToAPidThatWasNeverAliveIsSilent) {
         EXPECT_FALSE(alive(pid{1, 900, 0, 7}));
         // The main process itself is unharmed.
         send(self(), 5);
-        EXPECT_EQ(co_await receive_for<int>(1s), std::optional<int>(5));
+        auto back = co_await receive_for<int>(1s);
+        EXPECT_EQ(back, std::optional<int>(5));
       },
       options{.cores = 2});
   EXPECT_EQ(rc, 0);

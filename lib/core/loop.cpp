@@ -46,7 +46,8 @@ thread_local constinit pcb* t_current = nullptr;
 
 namespace {
 
-constexpr unsigned kBatch = 128;           // resumes per turn
+constexpr unsigned kBatch = 256;           // resumes per turn
+constexpr unsigned kFifoShare = 16;        // of which at least these come from the queue's back
 constexpr unsigned kPlacementPeriod = 256;  // spawns between placement decisions
 constexpr std::size_t kSpillAbove = 128;    // runnable processes before spawns spill over
 constexpr std::uint32_t kFreshBlock = 256;  // table indices reserved at a time
@@ -196,7 +197,7 @@ void loop::deliver(pcb* p, message_node* n) noexcept {
   if (w != nullptr && w->try_match(w, prev, n)) {
     p->waiting = nullptr;
     if (w->timer.armed()) timers_.remove(&w->timer);
-    make_runnable(p);
+    make_runnable_soon(p);
   }
 }
 
@@ -219,7 +220,23 @@ void loop::adopt(pcb* p) noexcept {
   all_ = p;
   bump(n_processes_);
   bump(n_spawned_);
-  make_runnable(p);
+  // A new child runs before older runnable processes (depth first, like Go's runnext):
+  // a spawn tree then finishes leaves while their memory is still in cache instead of
+  // holding a million frames at once. Capped per turn so older processes still run.
+  make_runnable_soon(p);
+}
+
+void loop::make_runnable_soon(pcb* p) noexcept {
+  if (front_budget_ == 0) {
+    make_runnable(p);
+    return;
+  }
+  --front_budget_;
+  p->state = proc_state::runnable;
+  p->next_runnable = rq_head_;
+  rq_head_ = p;
+  if (rq_tail_ == nullptr) rq_tail_ = p;
+  ++rq_len_;
 }
 
 void loop::send_remote(unsigned core, envelope e) {
@@ -296,6 +313,7 @@ void wake_timed_out(receive_wait* w) noexcept {
 
 bool loop::run_ready() {
   unsigned n = 0;
+  front_budget_ = kBatch - kFifoShare;
   while (rq_head_ != nullptr && n < kBatch) {
     pcb* p = rq_head_;
     rq_head_ = p->next_runnable;

@@ -62,7 +62,8 @@ class loop {
   void deliver_local(std::uint32_t index, std::uint64_t serial, message_node* n) noexcept;
   void deliver(pcb* p, message_node* n) noexcept;
   void send_remote(unsigned core, envelope e);
-  void make_runnable(pcb* p) noexcept;
+  void make_runnable(pcb* p) noexcept;       // at the back of the run queue
+  void make_runnable_soon(pcb* p) noexcept;  // at the front, while this turn's budget lasts
   void adopt(pcb* p) noexcept;  // a new process placed on this core
   unsigned pick_spawn_core() noexcept;
   std::uint32_t allocate_index();
@@ -106,6 +107,7 @@ class loop {
   pcb* rq_head_ = nullptr;
   pcb* rq_tail_ = nullptr;
   std::size_t rq_len_ = 0;
+  unsigned front_budget_ = 0;  // spawns this turn that may still jump the queue
   // Every live process on this core (for shutdown), intrusive through pcb::all_*.
   pcb* all_ = nullptr;
 
