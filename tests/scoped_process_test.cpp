@@ -110,6 +110,22 @@ TEST(ScopedProcess, ReceiveForReturnsNulloptOnTimeout) {
   EXPECT_GE(elapsed, 30.0);
 }
 
+TEST(ScopedProcess, ReceiveForWithTheLargestDurationWaitsForTheMessage) {
+  // receive_for(nanoseconds::max()) must not overflow into a deadline in the past.
+  std::optional<int> got;
+  {
+    runtime rt{options{.cores = 2}};
+    scoped_process me;
+    const pid report = me.self();
+    spawn_on(1, [report]() -> process {
+      co_await sleep_for(20ms);
+      send(report, 4);
+    });
+    got = me.receive_for<int>(std::chrono::nanoseconds::max());
+  }
+  EXPECT_EQ(got, std::optional<int>(4));
+}
+
 TEST(ScopedProcess, ReceiveForIgnoresMessagesOfOtherTypes) {
   std::optional<int> got;
   std::optional<std::string> kept;

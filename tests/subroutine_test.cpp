@@ -153,5 +153,10 @@ TEST(Yield, LetsTheOtherRunnableProcessesOnTheCoreRunFirst) {
       },
       options{.cores = 1});
   EXPECT_EQ(rc, 0);
-  EXPECT_EQ(order, (std::vector<std::string>{"main before yield", "a", "b", "main after yield"}));
+  // Which of a and b runs first is the scheduler's choice; both run before main resumes.
+  ASSERT_EQ(order.size(), 4U);
+  EXPECT_EQ(order.front(), "main before yield");
+  EXPECT_EQ(order.back(), "main after yield");
+  EXPECT_TRUE((order[1] == "a" && order[2] == "b") || (order[1] == "b" && order[2] == "a"))
+      << order[1] << ", " << order[2];
 }

@@ -107,6 +107,23 @@ TEST(SendAfter, TimersWithDifferentDelaysFireInDeadlineOrder) {
   EXPECT_EQ(got, (std::vector<int>{1, 2, 3}));
 }
 
+TEST(SendAfter, TheLargestDelayMeansNotNow) {
+  // send_after(nanoseconds::max()) is "practically never"; it must not overflow into
+  // a deadline in the past and send at once.
+  std::optional<int> got;
+  bool cancelled = false;
+  int rc = coproc::run(
+      [&]() -> process {
+        auto t = send_after(std::chrono::nanoseconds::max(), self(), 1);
+        got = co_await receive_for<int>(50ms);
+        cancelled = cancel_timer(t);
+      },
+      options{.cores = 1});
+  EXPECT_EQ(rc, 0);
+  EXPECT_EQ(got, std::nullopt);
+  EXPECT_TRUE(cancelled);
+}
+
 TEST(SendAfter, ToADeadPidIsSilent) {
   using T = tracked<20>;
   T::counts.reset();

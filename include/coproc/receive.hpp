@@ -22,6 +22,7 @@
 
 #include <chrono>
 #include <coroutine>
+#include <cstdint>
 #include <optional>
 #include <tuple>
 #include <type_traits>
@@ -38,10 +39,29 @@ struct after_clause {
   Fn fn;
 };
 
-// after(d, fn): the timeout clause of a receive; always the last argument.
+namespace detail {
+// d in nanoseconds, clamped to [0, nanoseconds::max()] (hours::max() means "forever").
+template <class Rep, class Period>
+constexpr std::chrono::nanoseconds clamp_ns(std::chrono::duration<Rep, Period> d) noexcept {
+  using ns = std::chrono::nanoseconds;
+  if (d <= d.zero()) return ns::zero();
+  if (std::chrono::duration<long double, std::nano>(d).count() >=
+      static_cast<long double>(ns::max().count())) {
+    return ns::max();
+  }
+  return std::chrono::duration_cast<ns>(d);
+}
+// now + d without overflow.
+constexpr std::int64_t deadline_after(std::int64_t now, std::int64_t d) noexcept {
+  return d > INT64_MAX - now ? INT64_MAX : now + d;
+}
+}  // namespace detail
+
+// after(d, fn): the timeout clause of a receive; always the last argument. A duration
+// too large for nanoseconds means "practically forever", never "at once".
 template <class Rep, class Period, class Fn>
 after_clause<std::decay_t<Fn>> after(std::chrono::duration<Rep, Period> d, Fn&& fn) {
-  return {std::chrono::duration_cast<std::chrono::nanoseconds>(d), std::forward<Fn>(fn)};
+  return {detail::clamp_ns(d), std::forward<Fn>(fn)};
 }
 
 namespace detail {
@@ -127,7 +147,7 @@ class receive_awaiter : public receive_wait {
     owner->state = proc_state::waiting;
     if constexpr (has_after) {
       timer.fire = &on_timeout;
-      arm_timer(&timer, now_ns() + after_.timeout.count());
+      arm_timer(&timer, deadline_after(now_ns(), after_.timeout.count()));
     }
   }
 

@@ -73,7 +73,11 @@ class scoped_process {
   template <class Awaiter>
   typename Awaiter::result_type blocking_receive(Awaiter& a) {
     std::unique_lock lock(box_->mu);
-    const auto deadline = std::chrono::steady_clock::now() + a.timeout();  // used with after()
+    // With after(): the deadline, saturated so that after(hours::max()) waits "forever".
+    const auto now = std::chrono::steady_clock::now();
+    const auto room = std::chrono::steady_clock::time_point::max() - now;
+    const auto deadline = a.timeout() >= room ? std::chrono::steady_clock::time_point::max()
+                                              : now + a.timeout();
     detail::message_node* prev = nullptr;  // last node already tested
     for (;;) {
       detail::message_node* n = prev != nullptr ? prev->next : box_->head;
@@ -91,8 +95,10 @@ class scoped_process {
         return a.clauses().template run<typename Awaiter::result_type>(i, n);
       }
       if constexpr (Awaiter::has_after) {
-        if (a.timeout().count() <= 0 ||
-            box_->arrived.wait_until(lock, deadline) == std::cv_status::timeout) {
+        if (deadline == std::chrono::steady_clock::time_point::max()) {
+          box_->arrived.wait(lock);
+        } else if (a.timeout().count() <= 0 ||
+                   box_->arrived.wait_until(lock, deadline) == std::cv_status::timeout) {
           // One last look at what arrived with the timeout, then give up.
           if (std::chrono::steady_clock::now() >= deadline &&
               (prev != nullptr ? prev->next : box_->head) == nullptr) {

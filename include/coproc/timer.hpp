@@ -15,6 +15,7 @@
 #include "coproc/detail/pcb.hpp"
 #include "coproc/message.hpp"
 #include "coproc/pid.hpp"
+#include "coproc/receive.hpp"
 
 namespace coproc {
 namespace detail {
@@ -53,7 +54,7 @@ class timer_ref {
 // Sends values to `to` after `delay`, as send(to, values...) would.
 template <class Rep, class Period, class... V>
 timer_ref send_after(std::chrono::duration<Rep, Period> delay, const pid& to, V&&... values) {
-  auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(delay).count();
+  auto ns = detail::clamp_ns(delay).count();
   return timer_ref{
       detail::schedule_send(ns, to, detail::make_message(std::forward<V>(values)...))};
 }

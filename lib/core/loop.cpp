@@ -166,7 +166,7 @@ bool loop::handle(const envelope& e) {
 void loop::deliver_local(std::uint32_t index, std::uint64_t serial, message_node* n) noexcept {
   slot* s = rt_.table().find(index);
   // acquire: pairs with the spawner's release, so the pcb is fully built.
-  if (s == nullptr || s->serial.load(std::memory_order_acquire) != serial) {
+  if (s == nullptr || serial == 0 || s->serial.load(std::memory_order_acquire) != serial) {
     destroy(n);  // dead or never alive: dropped, as in Erlang
     return;
   }
@@ -233,9 +233,17 @@ void loop::make_runnable_soon(pcb* p) noexcept {
   }
   --front_budget_;
   p->state = proc_state::runnable;
-  p->next_runnable = rq_head_;
-  rq_head_ = p;
-  if (rq_tail_ == nullptr) rq_tail_ = p;
+  // Ahead of older processes, but after those the running process readied before it,
+  // so siblings start in the order they were spawned.
+  pcb* after = front_last_;
+  p->next_runnable = after != nullptr ? after->next_runnable : rq_head_;
+  if (after != nullptr) {
+    after->next_runnable = p;
+  } else {
+    rq_head_ = p;
+  }
+  if (p->next_runnable == nullptr) rq_tail_ = p;
+  front_last_ = p;
   ++rq_len_;
 }
 
@@ -321,6 +329,7 @@ bool loop::run_ready() {
     --rq_len_;
     ++n;
     p->state = proc_state::running;
+    front_last_ = nullptr;
     t_current = p;
     p->resume_point.resume();
     t_current = nullptr;

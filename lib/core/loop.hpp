@@ -108,6 +108,7 @@ class loop {
   pcb* rq_tail_ = nullptr;
   std::size_t rq_len_ = 0;
   unsigned front_budget_ = 0;  // spawns this turn that may still jump the queue
+  pcb* front_last_ = nullptr;  // the last process readied ahead by the running one
   // Every live process on this core (for shutdown), intrusive through pcb::all_*.
   pcb* all_ = nullptr;
 

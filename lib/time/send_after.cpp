@@ -8,6 +8,7 @@
 #include <atomic>
 #include <stdexcept>
 
+#include "coproc/receive.hpp"
 #include "coproc/timer.hpp"
 #include "lib/core/loop.hpp"
 #include "lib/core/runtime_impl.hpp"
@@ -67,7 +68,7 @@ delayed_send* schedule_send(std::int64_t delay_ns, const pid& to, message_node* 
   auto* d = new delayed_send;
   d->to = to;
   d->msg = msg;
-  d->timer.deadline = rt->now_ns() + std::max<std::int64_t>(0, delay_ns);
+  d->timer.deadline = deadline_after(rt->now_ns(), std::max<std::int64_t>(0, delay_ns));
   d->home = t_loop != nullptr ? t_loop : &rt->at(0);
   if (t_loop != nullptr) {
     arm_delayed(*t_loop, d);

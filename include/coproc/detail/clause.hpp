@@ -53,6 +53,19 @@ struct signature<R (C::*)(A...) noexcept> : signature<R (*)(A...)> {};
 template <class C, class R, class... A>
 struct signature<R (C::*)(A...) const noexcept> : signature<R (*)(A...)> {};
 
+// The payload type a clause with parameters A... takes: exactly remove_cvref_t<A>, with
+// no decay of const char* to std::string (such a clause never matches a sent literal).
+template <class... A>
+struct exact_payload {
+  using type = std::tuple<std::remove_cvref_t<A>...>;
+};
+template <class A>
+struct exact_payload<A> {
+  using type = std::remove_cvref_t<A>;
+};
+template <class... A>
+using exact_payload_t = typename exact_payload<A...>::type;
+
 template <class Args>
 struct clause_shape;
 template <class... A>
@@ -60,7 +73,7 @@ struct clause_shape<type_list<A...>> {
   static_assert(sizeof...(A) > 0, "a receive clause takes the message's values as parameters");
   static constexpr bool wildcard =
       sizeof...(A) == 1 && (std::is_same_v<std::remove_cvref_t<A>, message> && ...);
-  using expected = payload_t<std::remove_cvref_t<A>...>;
+  using expected = exact_payload_t<A...>;
 };
 
 template <class C>
@@ -87,7 +100,7 @@ decltype(auto) pass(V& v) {
 }
 
 template <class C, class... A>
-decltype(auto) call_with(C& c, typed_node<payload_t<std::remove_cvref_t<A>...>>* n,
+decltype(auto) call_with(C& c, typed_node<exact_payload_t<A...>>* n,
                          type_list<A...> /*unused*/) {
   if constexpr (sizeof...(A) == 1) {
     return c(pass<A...>(n->value));
@@ -99,7 +112,7 @@ decltype(auto) call_with(C& c, typed_node<payload_t<std::remove_cvref_t<A>...>>*
 }
 
 template <class Pred, class... A>
-bool test_guard(Pred& pred, const typed_node<payload_t<std::remove_cvref_t<A>...>>* n,
+bool test_guard(Pred& pred, const typed_node<exact_payload_t<A...>>* n,
                 type_list<A...> /*unused*/) {
   if constexpr (sizeof...(A) == 1) {
     return static_cast<bool>(pred(std::as_const(n->value)));
@@ -180,8 +193,20 @@ struct clause_set {
 
   template <class R, std::size_t I = 0>
   R run(int index, message_node* n) {
+    if constexpr (sizeof...(C) == 0) {
+      (void)index;  // no clause ever matches, so this is never called
+      (void)n;
+      __builtin_unreachable();
+    } else {
+      return run_clause<R, I>(index, n);
+    }
+  }
+
+ private:
+  template <class R, std::size_t I>
+  R run_clause(int index, message_node* n) {
     if constexpr (I + 1 < sizeof...(C)) {
-      if (index != static_cast<int>(I)) return run<R, I + 1>(index, n);
+      if (index != static_cast<int>(I)) return run_clause<R, I + 1>(index, n);
     }
     if constexpr (std::is_void_v<R>) {
       consume(std::get<I>(clauses), n);
