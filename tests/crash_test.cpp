@@ -151,3 +151,34 @@ TEST(Crash, MessagesToACrashedProcessAreDropped) {
   EXPECT_EQ(rc, 0);
   EXPECT_TRUE(dead);
 }
+
+TEST(Crash, AnExceptionFromAClauseBodyPropagatesAndTheMessageIsConsumed) {
+  using T = tracked<31>;
+  T::counts.reset();
+  std::string caught;
+  bool empty_after = false;
+  long live_after = -1;
+  int rc = coproc::run(
+      [&]() -> process {
+        send(self(), T{1});
+        try {
+          co_await receive([](const T&) { throw std::runtime_error("from clause"); },
+                           after(1s, [] {}));
+        } catch (const std::runtime_error& e) {
+          caught = e.what();
+        }
+        live_after = T::counts.live();
+        empty_after = co_await receive([](const message&) { return false; },
+                                       after(0ms, [] { return true; }));
+        try {
+          co_await receive([](int) {}, after(1ms, [] { throw std::runtime_error("from after"); }));
+        } catch (const std::runtime_error& e) {
+          caught += std::string(", ") + e.what();
+        }
+      },
+      options{.cores = 1});
+  EXPECT_EQ(rc, 0);
+  EXPECT_EQ(caught, "from clause, from after");
+  EXPECT_EQ(live_after, 0);
+  EXPECT_TRUE(empty_after);
+}

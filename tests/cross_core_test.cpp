@@ -126,11 +126,11 @@ TEST(CrossCore, CancellingATimerFromAnotherCoreStopsTheMessage) {
   int rc = coproc::run(
       [&]() -> process {
         const pid me = self();
-        timer_ref t = send_after(60ms, me, 1);  // armed on core 0
+        timer_ref t = send_after(200ms, me, 1);  // armed on core 0
         spawn_on(1, [me, t] { send(me, atom<"cancelled">{}, cancel_timer(t)); });
         cancelled = co_await receive([](atom<"cancelled">, bool b) { return std::optional<bool>(b); },
                                      after(2s, [] { return std::optional<bool>(); }));
-        got = co_await receive_for<int>(150ms);
+        got = co_await receive_for<int>(300ms);
       },
       options{.cores = 2});
   EXPECT_EQ(rc, 0);
@@ -219,4 +219,96 @@ TEST(CrossCore, ACrashOnAnotherCoreLeavesItsNeighboursRunning) {
   EXPECT_EQ(rc, 0);
   EXPECT_EQ(answers, (std::vector<int>{1, 2, 4, 5, 7, 8}));
   EXPECT_NE(err.find("worker 0"), std::string::npos) << err;
+}
+
+TEST(CrossCore, AMessageFromAThirdCoreToAJustSpawnedProcessIsNotLost) {
+  // The spawn request travels core 0 -> core 1, the message core 2 -> core 1: the
+  // message may well arrive first, and must still be delivered.
+  constexpr int kRounds = 200;
+  int delivered = 0;
+  int rc = coproc::run(
+      [&]() -> process {
+        const pid me = self();
+        const pid relay = spawn_on(2, []() -> process {
+          for (;;) {
+            bool more = co_await receive([](pid target, int n) { send(target, n); return true; },
+                                         [](atom<"stop">) { return false; },
+                                         after(10s, [] { return false; }));
+            if (!more) co_return;
+          }
+        });
+        for (int i = 0; i < kRounds; ++i) {
+          const pid p = spawn_on(1, [me]() -> process {
+            auto v = co_await receive_for<int>(2s);
+            send(me, atom<"got">{}, v.value_or(-1));
+          });
+          send(relay, p, i);
+          int v = co_await receive([](atom<"got">, int x) { return x; },
+                                   after(3s, [] { return -2; }));
+          if (v == i) ++delivered;
+        }
+        send(relay, atom<"stop">{});
+      },
+      options{.cores = 3});
+  EXPECT_EQ(rc, 0);
+  EXPECT_EQ(delivered, kRounds);
+}
+
+TEST(CrossCore, SpawnReturnsThePidOfAProcessThatEndsAtOnceOnAnotherCore) {
+  // The new process may run, and end, on its core before spawn_on has returned on
+  // this one; spawn_on must still return that process's pid.
+  const int kCount = static_cast<int>(coproc_test::scaled(5000, 1000));
+  int mismatched = 0;
+  int missing = 0;
+  int rc = coproc::run(
+      [&]() -> process {
+        const pid me = self();
+        for (int i = 0; i < kCount; ++i) {
+          const pid returned = spawn_on(1, [me] { send(me, self()); });
+          const pid reported = co_await receive([](pid p) { return p; },
+                                                after(2s, [] { return pid{}; }));
+          if (!reported) {
+            ++missing;
+          } else if (reported != returned) {
+            ++mismatched;
+          }
+        }
+      },
+      options{.cores = 2});
+  EXPECT_EQ(rc, 0);
+  EXPECT_EQ(missing, 0);
+  EXPECT_EQ(mismatched, 0);
+}
+
+TEST(CrossCore, SpawnFromAForeignThreadReturnsThePidOfAProcessThatEndsAtOnce) {
+  const int kCount = static_cast<int>(coproc_test::scaled(2000, 500));
+  int mismatched = 0;
+  int missing = 0;
+  {
+    runtime rt{options{.cores = 2}};
+    scoped_process me;
+    const pid report = me.self();
+    for (int i = 0; i < kCount; ++i) {
+      const pid returned = spawn_on(static_cast<unsigned>(i % 2), [report] { send(report, self()); });
+      auto reported = me.receive([](pid p) { return p; }, after(2s, [] { return pid{}; }));
+      if (!reported) {
+        ++missing;
+      } else if (reported != returned) {
+        ++mismatched;
+      }
+    }
+  }
+  EXPECT_EQ(missing, 0);
+  EXPECT_EQ(mismatched, 0);
+}
+
+TEST(CrossCore, RunCanBeCalledAgainAndAgainOnOneRuntime) {
+  // run() spawns main from this thread; main may end before the spawn call returns.
+  const int kRuns = static_cast<int>(coproc_test::scaled(2000, 300));
+  int nonzero = 0;
+  {
+    runtime rt{options{.cores = 2}};
+    for (int i = 0; i < kRuns; ++i) nonzero += rt.run([] {}) != 0 ? 1 : 0;
+  }
+  EXPECT_EQ(nonzero, 0);
 }

@@ -154,6 +154,24 @@ TEST(CatchAll, ACatchAllAfterSpecificClausesStillTakesMessagesInArrivalOrder) {
   EXPECT_EQ(got, (std::vector<std::string>{"any double", "int"}));
 }
 
+TEST(CatchAll, AGuardedCatchAllSeesTheMessage) {
+  std::vector<std::string> got;
+  int rc = coproc::run(
+      [&]() -> process {
+        send(self(), 1);
+        send(self(), 2.0);
+        got.push_back(co_await receive(
+            when([](const message& m) { return m.is<double>(); },
+                 [](const message& m) { return "double " + std::to_string(m.get<double>()); }),
+            after(1s, [] { return std::string("timeout"); })));
+        got.push_back(co_await receive([](int v) { return "int " + std::to_string(v); },
+                                       after(1s, [] { return std::string("timeout"); })));
+      },
+      options{.cores = 1});
+  EXPECT_EQ(rc, 0);
+  EXPECT_EQ(got, (std::vector<std::string>{"double " + std::to_string(2.0), "int 1"}));
+}
+
 TEST(CatchAll, AnEmptyMessageReportsItsEmptiness) {
   message m;
   EXPECT_TRUE(m.empty());
@@ -320,6 +338,19 @@ TEST(Tuples, SeveralValuesArriveAsOneTupleMatchingAMultiParameterClause) {
       options{.cores = 1});
   EXPECT_EQ(rc, 0);
   EXPECT_EQ(got, (std::vector<std::string>{"timeout", "1x" + std::to_string(2.5)}));
+}
+
+TEST(Tuples, SendingATupleIsTheSameAsSendingItsElements) {
+  std::string got;
+  int rc = coproc::run(
+      [&]() -> process {
+        send(self(), std::make_tuple(2, std::string("two")));
+        got = co_await receive([](int n, const std::string& s) { return std::to_string(n) + s; },
+                               after(1s, [] { return std::string("timeout"); }));
+      },
+      options{.cores = 1});
+  EXPECT_EQ(rc, 0);
+  EXPECT_EQ(got, "2two");
 }
 
 TEST(Tuples, ATupleMessageCanBeReceivedWholeAsATuple) {

@@ -124,13 +124,15 @@ bool loop::drain_inbound() {
     if (c == index_) continue;
     any |= inbound_[c]->consume_all([this](const envelope& e) { handle(e); }) > 0;
   }
-  if (foreign_pending_.load(std::memory_order_acquire) != 0) {
-    envelope e{};
-    while (foreign_.pop(e)) {
-      foreign_pending_.fetch_sub(1, std::memory_order_relaxed);
-      handle(e);
-      any = true;
+  if (foreign_pending_.load(std::memory_order_acquire)) {
+    std::vector<envelope> batch;
+    {
+      std::lock_guard lock(foreign_mu_);
+      batch.swap(foreign_);
+      foreign_pending_.store(false, std::memory_order_relaxed);
     }
+    for (const envelope& e : batch) handle(e);
+    any = true;
   }
   return any;
 }
@@ -407,9 +409,13 @@ void loop::force_wake() noexcept {
 }
 
 void loop::post_foreign(envelope e) {
-  while (!foreign_.push(e)) std::this_thread::yield();  // only fails when out of memory
-  // seq_cst: publish the count before checking `sleeping` (see flush_outbound).
-  foreign_pending_.fetch_add(1, std::memory_order_seq_cst);
+  {
+    std::lock_guard lock(foreign_mu_);
+    foreign_.push_back(e);
+    foreign_pending_.store(true, std::memory_order_relaxed);
+  }
+  // seq_cst: our push is visible before we read `sleeping` (see flush_outbound).
+  std::atomic_thread_fence(std::memory_order_seq_cst);
   wake();
 }
 
@@ -439,7 +445,7 @@ bool loop::has_inbound() const noexcept {
   for (unsigned c = 0; c < ncores_; ++c) {
     if (c != index_ && inbound_[c]->read_available() > 0) return true;
   }
-  return foreign_pending_.load(std::memory_order_acquire) != 0;
+  return foreign_pending_.load(std::memory_order_acquire);
 }
 
 void loop::idle() {
@@ -537,8 +543,11 @@ void loop::shut_down() {
   for (unsigned c = 0; c < ncores_; ++c) {
     inbound_[c]->consume_all([this](const envelope& e) { dispose(e); });
   }
-  envelope e{};
-  while (foreign_.pop(e)) dispose(e);
+  {
+    std::lock_guard lock(foreign_mu_);
+    for (const envelope& e : foreign_) dispose(e);
+    foreign_.clear();
+  }
   for (auto& spill : overflow_) {  // sent by us but never pushed
     for (const envelope& s : spill) dispose(s);
     spill.clear();

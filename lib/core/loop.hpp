@@ -10,11 +10,11 @@
 #include <liburing.h>
 
 #include <atomic>
-#include <boost/lockfree/queue.hpp>
 #include <boost/lockfree/spsc_queue.hpp>
 #include <cstdint>
 #include <deque>
 #include <memory>
+#include <mutex>
 #include <vector>
 
 #include "coproc/detail/pcb.hpp"
@@ -117,8 +117,12 @@ class loop {
   // Cross-core traffic. inbound_[c] is written only by core c.
   std::vector<std::unique_ptr<boost::lockfree::spsc_queue<envelope, boost::lockfree::capacity<1024>>>>
       inbound_;
-  boost::lockfree::queue<envelope> foreign_{64};    // any thread -> this core
-  std::atomic<std::uint64_t> foreign_pending_{0};      // pushes not yet popped
+  // Threads that are not cores (main, tests, scoped_process users) post here. This is
+  // glue traffic, not a hot path, so a mutex is fine (and is clean under TSan, which
+  // boost::lockfree::queue's freelist is not).
+  std::mutex foreign_mu_;
+  std::vector<envelope> foreign_;
+  std::atomic<bool> foreign_pending_{false};
   std::vector<std::deque<envelope>> overflow_;        // per destination, when its queue is full
   std::vector<unsigned> wake_list_;                   // cores sent to since the last flush
   std::vector<bool> wake_listed_;

@@ -128,7 +128,8 @@ pid start(std::coroutine_handle<> frame, pcb** owner_field, int core, bool is_ma
     index = rt->table().reserve_fresh(1);
     serial = rt->reserve_numbers(1);
   }
-  p->self = pid{index, static_cast<std::uint16_t>(target), 0, serial};
+  const pid id{index, static_cast<std::uint16_t>(target), 0, serial};
+  p->self = id;
   slot* s = rt->table().find(index);
   s->proc = p;
   // release: the pcb above is complete before anyone can match this serial.
@@ -141,7 +142,7 @@ pid start(std::coroutine_handle<> frame, pcb** owner_field, int core, bool is_ma
   } else {
     rt->at(target).post_foreign(envelope{envelope::start, index, serial, p});
   }
-  return p->self;
+  return id;  // not p->self: the target core may already have run and freed p
 }
 
 }  // namespace

@@ -1,0 +1,130 @@
+// Cooperative scheduling stays fair enough: a process that keeps yielding, or an
+// endless chain of spawns, never starves a timer or a message on the same core.
+// Each test watches from outside through a scoped_process with a real-time timeout,
+// so a starved runtime fails the test instead of hanging it.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+#include <coproc/coproc.hpp>
+
+#include "test_support.hpp"
+
+using namespace coproc;
+using namespace std::chrono_literals;
+
+namespace {
+
+std::atomic<long> g_spins{0};
+std::atomic<long> g_links{0};
+
+process spin_forever() {
+  for (;;) {
+    g_spins.fetch_add(1, std::memory_order_relaxed);
+    co_await yield();
+  }
+}
+
+// Spawns its successor on its own core and exits, forever.
+void chain_link() {
+  g_links.fetch_add(1, std::memory_order_relaxed);
+  spawn_on(self().core, chain_link);
+}
+
+}  // namespace
+
+TEST(Scheduling, AProcessThatKeepsYieldingDoesNotStarveATimer) {
+  g_spins = 0;
+  std::optional<int> woke;
+  {
+    runtime rt{options{.cores = 1}};
+    scoped_process me;
+    const pid report = me.self();
+    spawn_on(0, spin_forever);
+    spawn_on(0, spin_forever);
+    spawn_on(0, [report]() -> process {
+      co_await sleep_for(10ms);
+      send(report, 1);
+    });
+    woke = me.receive_for<int>(5s);
+  }
+  EXPECT_EQ(woke, std::optional<int>(1));
+  EXPECT_GT(g_spins.load(), 0);
+}
+
+TEST(Scheduling, AProcessThatKeepsYieldingDoesNotStarveMessagesFromAnotherCore) {
+  g_spins = 0;
+  std::optional<int> reply;
+  {
+    runtime rt{options{.cores = 2}};
+    scoped_process me;
+    const pid report = me.self();
+    spawn_on(1, spin_forever);
+    const pid echo = spawn_on(1, []() -> process {
+      co_await receive([](pid from, int n) { send(from, n + 1); }, after(5s, [] {}));
+    });
+    spawn_on(0, [echo, report]() -> process {
+      send(echo, self(), 41);
+      auto r = co_await receive_for<int>(4s);
+      send(report, r.value_or(-1));
+    });
+    reply = me.receive_for<int>(5s);
+  }
+  EXPECT_EQ(reply, std::optional<int>(42));
+}
+
+TEST(Scheduling, AnEndlessChainOfSpawnsDoesNotStarveATimerAndStopsAtShutdown) {
+  g_links = 0;
+  std::optional<int> woke;
+  {
+    runtime rt{options{.cores = 2}};
+    scoped_process me;
+    const pid report = me.self();
+    spawn_on(0, chain_link);
+    spawn_on(1, chain_link);
+    spawn_on(0, [report]() -> process {
+      co_await sleep_for(10ms);
+      send(report, 1);
+    });
+    woke = me.receive_for<int>(5s);
+  }
+  EXPECT_EQ(woke, std::optional<int>(1));
+  EXPECT_GT(g_links.load(), 0);
+}
+
+TEST(Scheduling, StatsCountLiveAndSpawnedProcesses) {
+  std::uint64_t live_while_blocked = 0;
+  std::uint64_t live_after_exit = 0;
+  std::uint64_t spawned = 0;
+  {
+    runtime rt{options{.cores = 1}};
+    int rc = rt.run([&]() -> process {
+      std::vector<pid> kids;
+      for (int i = 0; i < 10; ++i) {
+        kids.push_back(spawn_on(0, []() -> process {
+          co_await receive([](atom<"stop">) {}, after(5s, [] {}));
+        }));
+      }
+      co_await sleep_for(5ms);
+      live_while_blocked = rt.stats(0).processes;  // main and its ten children
+      for (const pid& k : kids) send(k, atom<"stop">{});
+      bool done = false;
+      co_await coproc_test::wait_until(done, [&kids] {
+        for (const pid& k : kids) {
+          if (alive(k)) return false;
+        }
+        return true;
+      }, 2s);
+      EXPECT_TRUE(done);
+    });
+    EXPECT_EQ(rc, 0);
+    live_after_exit = rt.stats(0).processes;
+    spawned = rt.stats(0).spawned;
+  }
+  EXPECT_EQ(live_while_blocked, 11U);
+  EXPECT_EQ(live_after_exit, 0U);
+  EXPECT_EQ(spawned, 11U);
+}
