@@ -44,7 +44,7 @@ class [[nodiscard]] process {
     void return_void() noexcept {}
     void unhandled_exception() noexcept {
       if (owner != nullptr) {
-        detail::record_crash(owner, std::current_exception());
+        detail::record_exit(owner, std::current_exception());
       } else {
         error = std::current_exception();
       }

@@ -69,11 +69,11 @@ process make_body(F&& f, A&&... args) {
 }
 
 template <class F, class... A>
-pid spawn_at(int core, F&& f, A&&... args) {
+pid spawn_with(const spawn_options& opts, F&& f, A&&... args) {
   process body = make_body(std::forward<F>(f), std::forward<A>(args)...);
   auto h = body.release();
   try {
-    return start_process(h, &h.promise().owner, core);
+    return start_process(h, &h.promise().owner, opts);
   } catch (...) {
     h.destroy();
     throw;
@@ -85,13 +85,14 @@ pid spawn_at(int core, F&& f, A&&... args) {
 // Starts a process running f(args...), placed by the runtime. Returns its pid.
 template <class F, class... A>
 pid spawn(F&& f, A&&... args) {
-  return detail::spawn_at(-1, std::forward<F>(f), std::forward<A>(args)...);
+  return detail::spawn_with({}, std::forward<F>(f), std::forward<A>(args)...);
 }
 
 // Starts a process on a given core (0 <= core < options.cores).
 template <class F, class... A>
 pid spawn_on(unsigned core, F&& f, A&&... args) {
-  return detail::spawn_at(static_cast<int>(core), std::forward<F>(f), std::forward<A>(args)...);
+  return detail::spawn_with({.core = static_cast<int>(core)}, std::forward<F>(f),
+                            std::forward<A>(args)...);
 }
 
 // The pid of the running process. Throws std::logic_error outside a process.

@@ -29,7 +29,9 @@
 #include <system_error>
 #include <thread>
 
+#include "coproc/crash_report.hpp"
 #include "coproc/scoped_process.hpp"
+#include "lib/otp/signals.hpp"
 #include "lib/core/runtime_impl.hpp"
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -55,12 +57,6 @@ constexpr std::uint32_t kFreshBlock = 256;  // table indices reserved at a time
 void bump(std::atomic<std::uint64_t>& c) noexcept {
   // Only the owner writes: a plain load and store, no read-modify-write.
   c.store(c.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
-}
-
-void report_crash(const pcb* p) {
-  std::string line = "=ERROR REPORT==== process " + to_string(p->self) +
-                     " exited with exception: " + *p->crash + "\n";
-  std::fwrite(line.data(), 1, line.size(), stderr);
 }
 
 }  // namespace
@@ -134,6 +130,7 @@ bool loop::drain_inbound() {
     for (const envelope& e : batch) handle(e);
     any = true;
   }
+  if (!exits_.empty()) run_exits();
   return any;
 }
 
@@ -158,6 +155,9 @@ bool loop::handle(const envelope& e) {
     }
     case envelope::arm_send:
       arm_delayed(*this, static_cast<delayed_send*>(e.ptr));
+      break;
+    case envelope::signal:
+      handle_signal(e.index, e.serial, static_cast<signal_rec*>(e.ptr));
       break;
   }
   return true;
@@ -206,6 +206,7 @@ void loop::deliver(pcb* p, message_node* n) noexcept {
 void loop::make_runnable(pcb* p) noexcept {
   p->state = proc_state::runnable;
   p->next_runnable = nullptr;
+  p->prev_runnable = rq_tail_;
   if (rq_tail_ != nullptr) {
     rq_tail_->next_runnable = p;
   } else {
@@ -213,6 +214,22 @@ void loop::make_runnable(pcb* p) noexcept {
   }
   rq_tail_ = p;
   ++rq_len_;
+}
+
+void loop::remove_runnable(pcb* p) noexcept {
+  if (front_last_ == p) front_last_ = p->prev_runnable;
+  if (p->prev_runnable != nullptr) {
+    p->prev_runnable->next_runnable = p->next_runnable;
+  } else {
+    rq_head_ = p->next_runnable;
+  }
+  if (p->next_runnable != nullptr) {
+    p->next_runnable->prev_runnable = p->prev_runnable;
+  } else {
+    rq_tail_ = p->prev_runnable;
+  }
+  p->next_runnable = p->prev_runnable = nullptr;
+  --rq_len_;
 }
 
 void loop::adopt(pcb* p) noexcept {
@@ -238,13 +255,18 @@ void loop::make_runnable_soon(pcb* p) noexcept {
   // Ahead of older processes, but after those the running process readied before it,
   // so siblings start in the order they were spawned.
   pcb* after = front_last_;
+  p->prev_runnable = after;
   p->next_runnable = after != nullptr ? after->next_runnable : rq_head_;
   if (after != nullptr) {
     after->next_runnable = p;
   } else {
     rq_head_ = p;
   }
-  if (p->next_runnable == nullptr) rq_tail_ = p;
+  if (p->next_runnable != nullptr) {
+    p->next_runnable->prev_runnable = p;
+  } else {
+    rq_tail_ = p;
+  }
   front_last_ = p;
   ++rq_len_;
 }
@@ -327,7 +349,12 @@ bool loop::run_ready() {
   while (rq_head_ != nullptr && n < kBatch) {
     pcb* p = rq_head_;
     rq_head_ = p->next_runnable;
-    if (rq_head_ == nullptr) rq_tail_ = nullptr;
+    if (rq_head_ != nullptr) {
+      rq_head_->prev_runnable = nullptr;
+    } else {
+      rq_tail_ = nullptr;
+    }
+    p->next_runnable = nullptr;
     --rq_len_;
     ++n;
     p->state = proc_state::running;
@@ -341,11 +368,13 @@ bool loop::run_ready() {
       // Suspended on an awaitable that is not ours: it must wake the process itself.
       p->state = proc_state::waiting;
     }
+    if (!exits_.empty()) run_exits();
   }
   return n > 0;
 }
 
 void loop::teardown(pcb* p) noexcept {
+  const exit_reason reason = p->exit != nullptr ? *p->exit : exit_reason{};
   // Clear the serial first: from here on, sends to this pid are dropped.
   rt_.table().find(p->self.index)->serial.store(0, std::memory_order_release);
   free_indices_.push_back(p->self.index);
@@ -355,6 +384,7 @@ void loop::teardown(pcb* p) noexcept {
     all_ = p->all_next;
   }
   if (p->all_next != nullptr) p->all_next->all_prev = p->all_prev;
+  if (p->state == proc_state::runnable) remove_runnable(p);
   n_processes_.store(n_processes_.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
 
   p->root.destroy();  // arguments, captures and locals go now
@@ -362,13 +392,25 @@ void loop::teardown(pcb* p) noexcept {
     p->head = m->next;
     destroy(m);
   }
-  if (p->crash != nullptr) {
-    if (!rt_.stopping()) report_crash(p);
-    delete p->crash;
+  if (p->ext != nullptr) {
+    if (p->ext->exit_scheduled) std::erase(exits_, p);
+    announce_exit(p, reason);
+    delete p->ext;
   }
-  if (p->is_main) rt_.finish_main(p->crash != nullptr ? 1 : 0);
+  std::string name = rt_.forget(p->self);
+  if (reason.is_crash() && !rt_.stopping()) report_crash(crash_report{p->self, name, reason});
+  if (p->is_main) rt_.finish_main(reason.is_normal() ? 0 : 1);
+  delete p->exit;
   p->~pcb();
   small_free(p, sizeof(pcb));
+}
+
+void loop::run_exits() noexcept {
+  // Tearing one down may doom others (its links): keep going until none is left.
+  while (!exits_.empty()) {
+    pcb* p = exits_.back();
+    teardown(p);  // removes p from exits_
+  }
 }
 
 // ---- 4. outbound ----
@@ -516,6 +558,8 @@ void loop::dispose(const envelope& e) noexcept {
         p->head = m->next;
         destroy(m);
       }
+      delete p->ext;
+      delete p->exit;
       p->~pcb();
       small_free(p, sizeof(pcb));
       break;
@@ -528,6 +572,9 @@ void loop::dispose(const envelope& e) noexcept {
       arm_delayed(*this, d);  // into the heap, which is emptied below
       break;
     }
+    case envelope::signal:
+      delete static_cast<signal_rec*>(e.ptr);
+      break;
   }
 }
 

@@ -25,6 +25,7 @@
 namespace coproc::detail {
 
 class runtime_impl;
+struct signal_rec;
 
 // What crosses between cores. Trivially copyable, so it fits Boost.Lockfree queues.
 struct envelope {
@@ -33,6 +34,7 @@ struct envelope {
     start,          // ptr = pcb* of a new process placed on this core
     close_foreign,  // ptr = pcb* of a scoped_process being destroyed
     arm_send,       // ptr = delayed_send* armed from a foreign thread
+    signal,         // ptr = signal_rec*: link, unlink, exit, monitor, demonitor
   };
   kind_t kind;
   std::uint32_t index;
@@ -66,6 +68,10 @@ class loop {
   void make_runnable_soon(pcb* p) noexcept;  // at the front, while this turn's budget lasts
   void adopt(pcb* p) noexcept;  // a new process placed on this core
   unsigned pick_spawn_core() noexcept;
+  // Signals (lib/otp/signals.cpp). handle_signal takes ownership of s.
+  void handle_signal(std::uint32_t index, std::uint64_t serial, signal_rec* s) noexcept;
+  void schedule_exit(pcb* p, const exit_reason& reason) noexcept;
+  std::uint64_t next_ref() noexcept;
   std::uint32_t allocate_index();
   std::uint64_t next_serial() noexcept;
   timer_heap& timers() noexcept { return timers_; }
@@ -93,6 +99,9 @@ class loop {
   [[nodiscard]] bool has_inbound() const noexcept;
   void sleep_in_ring();
   void teardown(pcb* p) noexcept;
+  void remove_runnable(pcb* p) noexcept;
+  void run_exits() noexcept;  // kills scheduled by exit signals, when no process runs
+  void announce_exit(pcb* p, const exit_reason& reason) noexcept;  // to links, monitors
   void shut_down();
   void dispose(const envelope& e) noexcept;
 
@@ -109,6 +118,7 @@ class loop {
   std::size_t rq_len_ = 0;
   unsigned front_budget_ = 0;  // spawns this turn that may still jump the queue
   pcb* front_last_ = nullptr;  // the last process readied ahead by the running one
+  std::vector<pcb*> exits_;    // processes an exit signal has doomed, not yet torn down
   // Every live process on this core (for shutdown), intrusive through pcb::all_*.
   pcb* all_ = nullptr;
 
@@ -135,6 +145,8 @@ class loop {
   // Process identity.
   std::uint64_t number_next_ = 0;  // a block of process numbers taken from the runtime
   std::uint64_t number_end_ = 0;
+  std::uint64_t ref_next_ = 0;  // a block of monitor refs taken from the runtime
+  std::uint64_t ref_end_ = 0;
   std::vector<std::uint32_t> free_indices_;
   std::uint32_t fresh_next_ = 0;
   std::uint32_t fresh_end_ = 0;

@@ -10,6 +10,7 @@
 #include "coproc/coproc.hpp"
 #include "lib/core/loop.hpp"
 #include "lib/core/runtime_impl.hpp"
+#include "lib/otp/signals.hpp"
 
 namespace coproc {
 namespace detail {
@@ -97,7 +98,9 @@ int runtime_impl::wait_main() {
 
 namespace {
 
-pid start(std::coroutine_handle<> frame, pcb** owner_field, int core, bool is_main) {
+pid start(std::coroutine_handle<> frame, pcb** owner_field, const spawn_options& opts,
+          bool is_main) {
+  const int core = opts.core;
   runtime_impl* rt = current_runtime();
   if (rt == nullptr) throw std::logic_error("coproc: spawn needs a running coproc::runtime");
   if (rt->stopping()) {  // spawned by a destructor during shutdown: never runs
@@ -105,6 +108,11 @@ pid start(std::coroutine_handle<> frame, pcb** owner_field, int core, bool is_ma
     return pid{};
   }
   loop* here = t_loop;
+  pcb* parent = t_current;
+  if ((opts.link || opts.monitor) && parent == nullptr) {
+    frame.destroy();
+    throw std::logic_error("coproc: spawn_link/spawn_monitor must be called from a process");
+  }
   unsigned target = 0;
   if (core >= 0) {
     target = static_cast<unsigned>(core);
@@ -130,6 +138,21 @@ pid start(std::coroutine_handle<> frame, pcb** owner_field, int core, bool is_ma
   }
   const pid id{index, static_cast<std::uint16_t>(target), 0, serial};
   p->self = id;
+  if (opts.link || opts.monitor) {
+    // Before the child is published, so it can never run unlinked or unmonitored.
+    p->ext = new pcb_ext;
+    if (parent->ext == nullptr) parent->ext = new pcb_ext;
+    if (opts.link) {
+      p->ext->links.push_back(parent->self);
+      parent->ext->links.push_back(id);
+    }
+    if (opts.monitor) {
+      const std::uint64_t ref = here->next_ref();
+      p->ext->watchers.push_back({ref, parent->self});
+      parent->ext->watching.push_back({ref, id});
+      *opts.monitor_id = ref;
+    }
+  }
   slot* s = rt->table().find(index);
   s->proc = p;
   // release: the pcb above is complete before anyone can match this serial.
@@ -147,8 +170,8 @@ pid start(std::coroutine_handle<> frame, pcb** owner_field, int core, bool is_ma
 
 }  // namespace
 
-pid start_process(std::coroutine_handle<> frame, pcb** owner_field, int core) {
-  return start(frame, owner_field, core, false);
+pid start_process(std::coroutine_handle<> frame, pcb** owner_field, const spawn_options& opts) {
+  return start(frame, owner_field, opts, false);
 }
 
 void route(const pid& to, message_node* n) noexcept {
@@ -180,20 +203,24 @@ void route(const pid& to, message_node* n) noexcept {
   }
 }
 
-void record_crash(pcb* p, std::exception_ptr e) noexcept {
-  std::string what;
+void record_exit(pcb* p, std::exception_ptr e) noexcept {
+  if (p->ext != nullptr && p->ext->exit_scheduled) return;  // already doomed by a signal
   try {
-    std::rethrow_exception(std::move(e));
-  } catch (const std::exception& ex) {
-    what = ex.what();
+    exit_reason reason;
+    try {
+      std::rethrow_exception(std::move(e));
+    } catch (const process_exit& x) {
+      reason = x.reason();
+    } catch (const std::exception& ex) {
+      reason = exit_reason::exception(ex.what());
+    } catch (...) {
+      reason = exit_reason::exception("unknown exception");
+    }
+    if (reason.is_normal()) return;
+    delete p->exit;
+    p->exit = new exit_reason(std::move(reason));
   } catch (...) {
-    what = "unknown exception";
-  }
-  try {
-    delete p->crash;
-    p->crash = new std::string(std::move(what));
-  } catch (...) {
-    p->crash = nullptr;
+    // Out of memory while recording why: it ends as if normally.
   }
 }
 
@@ -268,7 +295,7 @@ int runtime::run_main(std::coroutine_handle<> frame, detail::pcb** owner_field) 
     frame.destroy();
     throw;
   }
-  detail::start(frame, owner_field, 0, true);
+  detail::start(frame, owner_field, detail::spawn_options{.core = 0}, true);
   return impl_->wait_main();
 }
 

@@ -6,7 +6,10 @@
 #include <condition_variable>
 #include <memory>
 #include <mutex>
+#include <string>
+#include <string_view>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "coproc/runtime.hpp"
@@ -33,6 +36,9 @@ class runtime_impl {
   std::uint64_t reserve_numbers(std::uint64_t n) noexcept {
     return numbers_.fetch_add(n, std::memory_order_relaxed);
   }
+  std::uint64_t reserve_refs(std::uint64_t n) noexcept {
+    return refs_.fetch_add(n, std::memory_order_relaxed);
+  }
   unsigned round_robin() noexcept {
     return rr_.fetch_add(1, std::memory_order_relaxed) % cores();
   }
@@ -44,6 +50,13 @@ class runtime_impl {
 
   std::barrier<>& shutdown_barrier() noexcept { return *barrier_; }
 
+  // Registered names (lib/otp/registry.cpp).
+  void register_name(std::string name, const pid& p);
+  bool unregister_name(std::string_view name);
+  pid whereis(std::string_view name);
+  // The name of p, if any, removed from the registry (p is ending).
+  std::string forget(const pid& p);
+
  private:
   options opts_;
   process_table table_;
@@ -51,9 +64,15 @@ class runtime_impl {
   std::vector<std::thread> threads_;
   std::atomic<bool> stopping_{false};
   std::atomic<std::uint64_t> numbers_{1};  // 0 is pid{}'s
+  std::atomic<std::uint64_t> refs_{1};     // 0 is monitor_ref{}'s
   std::atomic<unsigned> rr_{0};
   std::unique_ptr<std::barrier<>> barrier_;
   std::int64_t clock_origin_ = 0;
+
+  std::mutex names_mu_;
+  std::unordered_map<std::string, pid> by_name_;
+  std::unordered_map<pid, std::string> by_pid_;
+  std::atomic<std::size_t> n_names_{0};
 
   std::mutex main_mu_;
   std::condition_variable main_cv_;

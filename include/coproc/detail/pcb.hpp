@@ -24,6 +24,7 @@
 #include <cstdint>
 #include <string>
 
+#include "coproc/exit_reason.hpp"
 #include "coproc/message.hpp"
 #include "coproc/pid.hpp"
 
@@ -31,6 +32,7 @@ namespace coproc::detail {
 
 class loop;
 struct foreign_box;
+struct pcb_ext;  // links, monitors, aliases: lib/otp/signals.hpp
 
 enum class proc_state : std::uint8_t { created, runnable, running, waiting, exiting };
 
@@ -61,7 +63,8 @@ struct receive_wait {
 struct pcb {
   pid self;
   loop* home = nullptr;
-  pcb* next_runnable = nullptr;
+  pcb* next_runnable = nullptr;  // run queue (doubly linked, so a kill can unlink)
+  pcb* prev_runnable = nullptr;
   pcb* all_prev = nullptr;  // the home loop's list of live processes
   pcb* all_next = nullptr;
   std::coroutine_handle<> root;          // outermost frame, destroyed at exit
@@ -76,8 +79,10 @@ struct pcb {
   const void* scan_kind = nullptr;
   message_node* scan_mark = nullptr;
   proc_state state = proc_state::created;
-  bool is_main = false;          // the process runtime::run() waits for
-  std::string* crash = nullptr;  // what() of the exception that ended it, if any
+  bool is_main = false;    // the process runtime::run() waits for
+  bool trap_exit = false;  // exit signals become (atom<"EXIT">, pid, exit_reason) messages
+  exit_reason* exit = nullptr;     // why it ends, once decided (nullptr: normal)
+  pcb_ext* ext = nullptr;          // allocated on first link/monitor/call
   foreign_box* foreign = nullptr;  // set for a scoped_process's stand-in
 
   void append(message_node* n) noexcept {
@@ -106,12 +111,20 @@ struct pcb {
 extern thread_local constinit pcb* t_current;
 
 // Services of the runtime (lib/) that the templates call.
+struct spawn_options {
+  int core = -1;         // < 0: the runtime places it
+  bool link = false;     // spawn_link: linked to the caller before it can run
+  bool monitor = false;  // spawn_monitor: monitored by the caller, ref in *monitor_id
+  std::uint64_t* monitor_id = nullptr;
+};
 // Registers a new process around a suspended coroutine frame and schedules it.
-// core < 0 lets the runtime place it. Sets *owner_field to the new pcb.
-pid start_process(std::coroutine_handle<> frame, pcb** owner_field, int core);
+// Sets *owner_field to the new pcb.
+pid start_process(std::coroutine_handle<> frame, pcb** owner_field, const spawn_options& opts);
 // Delivers or drops `n`; never throws, never blocks.
 void route(const pid& to, message_node* n) noexcept;
-void record_crash(pcb* p, std::exception_ptr e) noexcept;
+// The body ended by an exception: process_exit carries a reason, anything else is an
+// `exception` reason with its what().
+void record_exit(pcb* p, std::exception_ptr e) noexcept;
 // Timer heap of the current core.
 std::int64_t now_ns() noexcept;
 void arm_timer(timer_node* t, std::int64_t deadline) noexcept;

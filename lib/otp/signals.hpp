@@ -1,0 +1,38 @@
+// lib/otp/signals.hpp - what a process knows of its links and monitors, and the
+// signals that change it.
+//
+// A pcb_ext belongs to its process's home core, like the rest of the pcb. Other cores
+// change it only by sending a signal_rec to that core (in the same per-pair queue as
+// messages, so signals and messages from one process to another stay in order).
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "coproc/exit_reason.hpp"
+#include "coproc/pid.hpp"
+
+namespace coproc::detail {
+
+struct pcb_ext {
+  struct watch {
+    std::uint64_t ref;
+    pid other;
+  };
+  std::vector<pid> links;
+  std::vector<watch> watchers;  // monitors on this process: DOWN goes to `other`
+  std::vector<watch> watching;  // monitors this process holds on `other`
+  std::vector<std::uint64_t> aliases;  // refs of calls awaiting a reply (late replies drop)
+  bool exit_scheduled = false;          // in the loop's kill list, or will be at adopt
+};
+
+struct signal_rec {
+  enum kind_t : std::uint8_t { link, unlink, exit, monitor, demonitor };
+  kind_t kind;
+  bool from_link = false;  // an exit signal caused by a linked process ending
+  pid from;
+  std::uint64_t ref = 0;
+  exit_reason reason;
+};
+
+}  // namespace coproc::detail
