@@ -2,9 +2,11 @@
 #pragma once
 
 #include "coproc/atom.hpp"
+#include "coproc/call.hpp"
 #include "coproc/clock.hpp"
 #include "coproc/crash_report.hpp"
 #include "coproc/exit_reason.hpp"
+#include "coproc/gen_server.hpp"
 #include "coproc/link.hpp"
 #include "coproc/message.hpp"
 #include "coproc/pid.hpp"
@@ -14,4 +16,6 @@
 #include "coproc/runtime.hpp"
 #include "coproc/scoped_process.hpp"
 #include "coproc/spawn.hpp"
+#include "coproc/supervisor.hpp"
+#include "coproc/task.hpp"
 #include "coproc/timer.hpp"

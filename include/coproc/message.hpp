@@ -12,6 +12,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <new>
 #include <string>
 #include <string_view>
@@ -32,6 +33,14 @@ struct message_node;
 struct message_type_info {
   void (*destroy)(message_node*) noexcept;
   std::string_view name;
+  // Set for replies to call(): the ref they answer. Delivery drops a reply whose call
+  // has given up (timed out), so a late reply never lands in a mailbox as junk.
+  std::uint64_t (*reply_ref)(const message_node*) noexcept;
+};
+
+// Base of every call() reply payload (coproc/call.hpp).
+struct reply_base {
+  std::uint64_t ref = 0;
 };
 
 struct message_node {
@@ -65,7 +74,22 @@ void destroy_node(message_node* n) noexcept {
 }
 
 template <class T>
-inline constexpr message_type_info type_info_for{&destroy_node<T>, type_name<T>()};
+std::uint64_t reply_ref_of(const message_node* n) noexcept {
+  return static_cast<const reply_base&>(static_cast<const typed_node<T>*>(n)->value).ref;
+}
+
+template <class T>
+constexpr auto reply_ref_fn() noexcept -> std::uint64_t (*)(const message_node*) noexcept {
+  if constexpr (std::is_base_of_v<reply_base, T>) {
+    return &reply_ref_of<T>;
+  } else {
+    return nullptr;
+  }
+}
+
+template <class T>
+inline constexpr message_type_info type_info_for{&destroy_node<T>, type_name<T>(),
+                                                 reply_ref_fn<T>()};
 
 template <class T>
 const message_type_info* type_id() noexcept {

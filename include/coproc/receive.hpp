@@ -103,7 +103,11 @@ class receive_awaiter : public receive_wait {
   receive_awaiter(const receive_awaiter&) = delete;
   receive_awaiter& operator=(const receive_awaiter&) = delete;
   receive_awaiter(receive_awaiter&& o) noexcept(std::is_nothrow_move_constructible_v<After>)
-      : receive_wait(), after_(std::move(o.after_)), set_(std::move(o.set_)) {
+      : receive_wait(),
+      after_(std::move(o.after_)),
+      set_(std::move(o.set_)),
+      from_mark_(o.from_mark_),
+      mark_(o.mark_) {
     try_match = &on_delivery;
   }
   ~receive_awaiter() {
@@ -116,7 +120,10 @@ class receive_awaiter : public receive_wait {
     if constexpr (sizeof...(C) > 0) {
       message_node* prev = nullptr;
       message_node* n = owner->head;
-      if (kMarkable && owner->scan_kind == kind() && owner->scan_mark != nullptr) {
+      if (from_mark_) {
+        prev = mark_;  // nothing before the mark can match (see start_after)
+        n = prev != nullptr ? prev->next : owner->head;
+      } else if (kMarkable && owner->scan_kind == kind() && owner->scan_mark != nullptr) {
         prev = owner->scan_mark;  // everything up to here was already rejected
         n = prev->next;
       }
@@ -149,6 +156,15 @@ class receive_awaiter : public receive_wait {
       timer.fire = &on_timeout;
       arm_timer(&timer, deadline_after(now_ns(), after_.timeout.count()));
     }
+  }
+
+  // Scan only messages after `mark` (the mailbox tail when a request went out, or
+  // nullptr for an empty mailbox): what came before cannot be the reply. This is what
+  // keeps call() O(1) next to a long queue of unrelated messages.
+  receive_awaiter&& start_after(message_node* mark) && noexcept {
+    from_mark_ = true;
+    mark_ = mark;
+    return std::move(*this);
   }
 
   // For scoped_process's blocking receive.
@@ -210,6 +226,8 @@ class receive_awaiter : public receive_wait {
   message_node* matched_ = nullptr;
   message_node* matched_prev_ = nullptr;
   int clause_ = -1;
+  bool from_mark_ = false;
+  message_node* mark_ = nullptr;
 };
 
 // Wakes a process whose receive timed out (lib/core/loop.cpp).

@@ -22,6 +22,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -191,6 +192,14 @@ void loop::deliver(pcb* p, message_node* n) noexcept {
     }
     box->arrived.notify_one();
     return;
+  }
+  if (n->type->reply_ref != nullptr) [[unlikely]] {
+    const std::uint64_t ref = n->type->reply_ref(n);
+    if (p->ext == nullptr || std::find(p->ext->aliases.begin(), p->ext->aliases.end(), ref) ==
+                                 p->ext->aliases.end()) {
+      destroy(n);  // the call gave up waiting: drop the late reply
+      return;
+    }
   }
   message_node* prev = p->tail;
   p->append(n);
