@@ -23,6 +23,9 @@ ROWS = [
     ("BM_FanIn/2/", "fan-in 1000x10000, 2 cores", lambda b: f"{b['msgs_per_s']/1e6:.1f} M msgs/s", ">= 30 M", "Go 15.3 M"),
     ("BM_SelectivePastJunk/1000/", "selective receive past 1000 junk", lambda b: f"{b['real_time']:.0f} ns", "<= 500 ns", "Go 1962 ns"),
     ("BM_SelectiveGuardPastJunk/1000/", "  same, guarded clause (rescans)", lambda b: f"{b['real_time']:.0f} ns", "<= 500 ns", "Go 1962 ns"),
+    ("BM_Call/0/", "call round trip, empty mailbox", lambda b: f"{b['real_time']:.0f} ns", "-", "-"),
+    ("BM_Call/10000/", "call round trip, 10k unrelated queued", lambda b: f"{b['real_time']:.0f} ns", "~ same as empty", "-"),
+    ("BM_GenServerCall/", "gen_server call (typed request)", lambda b: f"{b['real_time']:.0f} ns", "-", "-"),
     ("BM_Timers/1/", "100k x after 10ms, 1 core: p50 / p99 late", lambda b: f"{b['late_p50_us']:.0f} / {b['late_p99_us']:.0f} us", "p99 <= 2000 us", "Erlang p99 9181 us"),
     ("BM_Timers/2/", "100k x after 10ms, 2 cores: p50 / p99 late", lambda b: f"{b['late_p50_us']:.0f} / {b['late_p99_us']:.0f} us", "p99 <= 2000 us", "Erlang p99 9181 us"),
 ]

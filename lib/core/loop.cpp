@@ -195,8 +195,9 @@ void loop::deliver(pcb* p, message_node* n) noexcept {
   }
   if (n->type->reply_ref != nullptr) [[unlikely]] {
     const std::uint64_t ref = n->type->reply_ref(n);
-    if (p->ext == nullptr || std::find(p->ext->aliases.begin(), p->ext->aliases.end(), ref) ==
-                                 p->ext->aliases.end()) {
+    if (p->ext == nullptr ||
+        std::none_of(p->ext->aliases.begin(), p->ext->aliases.end(),
+                     [ref](const pcb_ext::alias& a) { return a.ref == ref; })) {
       destroy(n);  // the call gave up waiting: drop the late reply
       return;
     }

@@ -12,21 +12,47 @@ std::uint64_t begin_call(const pid& server, message_node** mark) {
   if (me == nullptr) throw_outside_process("call()");
   *mark = me->tail;  // the reply and the DOWN can only come after this
   const monitor_ref ref = monitor(server);
-  me->ext->aliases.push_back(ref.id);  // monitor() made ext
+  me->ext->aliases.push_back({ref.id, *mark});  // monitor() made ext
   return ref.id;
 }
 
-void forget_call(std::uint64_t ref) noexcept {
-  pcb* me = t_current;
-  if (me == nullptr || me->ext == nullptr) return;
-  std::erase(me->ext->aliases, ref);
+namespace {
+// Removes the call's alias; returns its mark.
+message_node* drop_alias(pcb* me, std::uint64_t ref) noexcept {
+  if (me == nullptr || me->ext == nullptr) return nullptr;
+  auto& v = me->ext->aliases;
+  auto it = std::find_if(v.begin(), v.end(), [ref](const auto& a) { return a.ref == ref; });
+  if (it == v.end()) return nullptr;
+  message_node* mark = it->mark;
+  *it = v.back();
+  v.pop_back();
+  return mark;
 }
+}  // namespace
+
+void forget_call(std::uint64_t ref) noexcept { drop_alias(t_current, ref); }
 
 void end_call(std::uint64_t ref) noexcept {
-  forget_call(ref);
+  pcb* me = t_current;
+  message_node* mark = drop_alias(me, ref);
   try {
-    demonitor(monitor_ref{ref}, true);
+    demonitor(monitor_ref{ref}, false);
   } catch (...) {
+  }
+  // A DOWN for this ref may already be queued (the server died just after replying);
+  // it can only be after the mark, so the flush does not scan the old mailbox.
+  using down = std::tuple<atom<"DOWN">, monitor_ref, pid, exit_reason>;
+  message_node* prev = mark;
+  for (message_node* n = mark != nullptr ? mark->next : me->head; n != nullptr;) {
+    message_node* next = n->next;
+    if (n->type == type_id<down>() &&
+        std::get<1>(static_cast<typed_node<down>*>(n)->value).id == ref) {
+      me->unlink(prev, n);
+      destroy(n);
+    } else {
+      prev = n;
+    }
+    n = next;
   }
 }
 

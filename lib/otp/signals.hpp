@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "coproc/exit_reason.hpp"
+#include "coproc/message.hpp"
 #include "coproc/pid.hpp"
 
 namespace coproc::detail {
@@ -22,7 +23,11 @@ struct pcb_ext {
   std::vector<pid> links;
   std::vector<watch> watchers;  // monitors on this process: DOWN goes to `other`
   std::vector<watch> watching;  // monitors this process holds on `other`
-  std::vector<std::uint64_t> aliases;  // refs of calls awaiting a reply (late replies drop)
+  struct alias {
+    std::uint64_t ref;
+    message_node* mark;  // mailbox tail when the call began: its reply and DOWN come after
+  };
+  std::vector<alias> aliases;  // calls awaiting a reply; a reply to any other ref is dropped
   bool exit_scheduled = false;          // in the loop's kill list, or will be at adopt
 };
 
