@@ -105,6 +105,7 @@ void loop::run() {
     bool worked = drain_inbound();
     worked |= fire_due_timers();
     worked |= run_ready();
+    if (io_uring_sq_ready(&ring_) > 0) io_uring_submit(&ring_);  // this turn's I/O, at once
     flush_outbound();
     worked |= reap_completions();
     if (!worked && rq_head_ == nullptr) idle();
@@ -487,6 +488,15 @@ bool loop::reap_completions() {
   return n > 0;
 }
 
+io_uring_sqe* loop::get_sqe() noexcept {
+  io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
+  if (sqe == nullptr) {
+    io_uring_submit(&ring_);
+    sqe = io_uring_get_sqe(&ring_);
+  }
+  return sqe;
+}
+
 void loop::on_wake_read(io_completion* c, int /*res*/, unsigned /*flags*/) noexcept {
   static_cast<wake_reader*>(c)->owner->wake_armed_ = false;
 }
@@ -595,6 +605,15 @@ void loop::shut_down() {
   while (all_ != nullptr) teardown(all_);
   rq_head_ = rq_tail_ = nullptr;
   rq_len_ = 0;
+  // Their I/O was cancelled as their frames went; the kernel may still hold buffers of
+  // those operations, which are freed only when they complete. Wait for that (bounded).
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  while (inflight_ > 0 && std::chrono::steady_clock::now() < give_up) {
+    io_uring_cqe* cqe = nullptr;
+    __kernel_timespec ts{0, 10'000'000};
+    io_uring_submit_and_wait_timeout(&ring_, &cqe, 1, &ts, nullptr);
+    reap_completions();
+  }
   rt_.shutdown_barrier().arrive_and_wait();
   // Phase 3: nothing sends any more; free what is still in flight to this core.
   for (unsigned c = 0; c < ncores_; ++c) {

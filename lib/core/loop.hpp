@@ -75,6 +75,13 @@ class loop {
   std::uint32_t allocate_index();
   std::uint64_t next_serial() noexcept;
   timer_heap& timers() noexcept { return timers_; }
+  // A free submission entry of this core's ring (submits first if the queue is full),
+  // or nullptr if the kernel will not take more now. Entries go to the kernel once per
+  // loop turn, in one io_uring_submit, so a burst of operations costs one syscall.
+  io_uring_sqe* get_sqe() noexcept;
+  // Operations whose completion has not been reaped yet (shutdown waits for them).
+  void op_started() noexcept { ++inflight_; }
+  void op_finished() noexcept { --inflight_; }
 
   // --- any thread ---
   void post_foreign(envelope e);  // from a thread that is not a core
@@ -160,6 +167,7 @@ class loop {
   };
   wake_reader wake_read_{};
   bool wake_armed_ = false;
+  std::size_t inflight_ = 0;
   std::atomic<bool> sleeping_{false};  // any thread: true while (about to be) asleep in the ring
 
   // Counters (written by the owner only, read by anyone).

@@ -1,0 +1,160 @@
+// coproc/tcp.hpp - TCP on the io_uring of the calling process's core.
+//
+//   auto l = tcp_listener::bind(socket_address::any_v4(8080));
+//   for (;;) {
+//     tcp_stream s = co_await l.accept();
+//     spawn([](tcp_stream s) -> process {                  // one process per connection
+//       char buf[4096];
+//       while (std::size_t n = co_await s.read_some(buf, 30s)) co_await s.write_all({buf, n});
+//     }, std::move(s));
+//   }
+//
+// Every operation is one io_uring submission on the calling process's core, sent in the
+// loop's per-turn batch. Each takes an optional timeout (a linked timeout): when it
+// passes, the operation throws std::system_error(std::errc::timed_out). Failures throw
+// std::system_error with the errno (coproc/io_error.hpp); end of stream is not one.
+// A process that dies with an operation in flight cancels it, and the buffers the
+// kernel uses stay alive until the kernel lets go (they belong to the operation and
+// data is copied to and from yours).
+//
+// Active mode, as gen_tcp: set_active(s, active_mode::once / on) makes the runtime read
+// for the controlling process (the one that called set_active, or the one given to
+// controlling_process) and deliver
+//   (atom<"tcp">, socket_id, std::string data)
+//   (atom<"tcp_closed">, socket_id)
+//   (atom<"tcp_error">, socket_id, std::error_code)
+// so one receive waits on socket data, other messages and an after() together. `once`
+// delivers one chunk and returns to passive: that is the flow control. Do not mix
+// read_some with active mode on one stream.
+#pragma once
+
+#include <chrono>
+#include <compare>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string_view>
+
+#include "coproc/detail/io_awaiter.hpp"
+#include "coproc/pid.hpp"
+#include "coproc/socket_address.hpp"
+
+namespace coproc {
+
+inline constexpr std::chrono::nanoseconds no_timeout = std::chrono::nanoseconds::max();
+
+// Names a socket in active-mode messages.
+struct socket_id {
+  std::uint64_t value = 0;
+  friend constexpr bool operator==(socket_id, socket_id) noexcept = default;
+  friend constexpr auto operator<=>(socket_id, socket_id) noexcept = default;
+};
+
+enum class active_mode { passive, once, on };
+
+namespace detail {
+struct socket_core;
+}
+
+class tcp_stream;
+
+namespace detail {
+class accept_awaiter : public io_awaiter {
+ public:
+  using io_awaiter::io_awaiter;
+  tcp_stream await_resume();
+};
+class connect_awaiter : public io_awaiter {
+ public:
+  connect_awaiter(io_request* r, int fd) noexcept : io_awaiter(r), fd_(fd) {}
+  connect_awaiter(connect_awaiter&& o) noexcept : io_awaiter(std::move(o)), fd_(o.fd_) {
+    o.fd_ = -1;
+  }
+  ~connect_awaiter();
+  tcp_stream await_resume();
+
+ private:
+  int fd_;
+};
+class read_awaiter : public io_awaiter {
+ public:
+  read_awaiter(io_request* r, std::span<char> dst) noexcept : io_awaiter(r), dst_(dst) {}
+  std::size_t await_resume();
+
+ private:
+  std::span<char> dst_;
+};
+class write_awaiter : public io_awaiter {
+ public:
+  using io_awaiter::io_awaiter;
+  void await_resume() { finish(); }
+};
+}  // namespace detail
+
+class tcp_stream {
+ public:
+  tcp_stream() = default;
+  explicit tcp_stream(std::shared_ptr<detail::socket_core> core) noexcept;
+  tcp_stream(tcp_stream&&) noexcept = default;
+  tcp_stream& operator=(tcp_stream&&) noexcept = default;
+  ~tcp_stream();
+
+  // co_await tcp_stream::connect(addr, timeout)
+  static detail::connect_awaiter connect(const socket_address& to,
+                                         std::chrono::nanoseconds timeout = no_timeout);
+
+  // Up to buf.size() bytes; 0 at end of stream.
+  detail::read_awaiter read_some(std::span<char> buf, std::chrono::nanoseconds timeout = no_timeout);
+  // Exactly buf.size() bytes; end of stream first throws io_errc::eof.
+  detail::read_awaiter read_exact(std::span<char> buf,
+                                  std::chrono::nanoseconds timeout = no_timeout);
+  // All of data (one timeout for the whole write). Bytes: write_all({ptr, n}).
+  detail::write_awaiter write_all(std::string_view data,
+                                  std::chrono::nanoseconds timeout = no_timeout);
+
+  void shutdown_write();  // half-close: the peer reads end of stream
+  void close() noexcept;  // also done by the destructor
+  [[nodiscard]] bool is_open() const noexcept;
+  [[nodiscard]] socket_address peer() const;
+  [[nodiscard]] socket_address local() const;
+  [[nodiscard]] socket_id id() const noexcept;
+  [[nodiscard]] int native_handle() const noexcept;
+
+  friend void set_active(tcp_stream& s, active_mode mode);
+  friend void controlling_process(tcp_stream& s, const pid& owner);
+
+ private:
+  std::shared_ptr<detail::socket_core> core_;
+};
+
+// Active mode for s, delivering to its controlling process (default: the caller).
+void set_active(tcp_stream& s, active_mode mode);
+// Active-mode messages for s go to `owner` from now on (any core).
+void controlling_process(tcp_stream& s, const pid& owner);
+
+struct listen_options {
+  int backlog = 1024;
+  bool reuse_address = true;
+  bool reuse_port = false;
+};
+
+class tcp_listener {
+ public:
+  tcp_listener() = default;
+  // Binds and listens (synchronously). Throws std::system_error.
+  static tcp_listener bind(const socket_address& at, listen_options opts = {});
+  tcp_listener(tcp_listener&&) noexcept = default;
+  tcp_listener& operator=(tcp_listener&&) noexcept = default;
+  ~tcp_listener();
+
+  detail::accept_awaiter accept(std::chrono::nanoseconds timeout = no_timeout);
+  [[nodiscard]] socket_address local() const;
+  void close() noexcept;
+  [[nodiscard]] int native_handle() const noexcept;
+
+ private:
+  std::shared_ptr<detail::socket_core> core_;
+};
+
+}  // namespace coproc

@@ -1,0 +1,163 @@
+#include "lib/io/io_request.hpp"
+
+#include <cerrno>
+#include <system_error>
+
+#include "coproc/detail/io_awaiter.hpp"
+#include "coproc/io_error.hpp"
+#include "coproc/receive.hpp"
+#include "lib/core/runtime_impl.hpp"
+
+namespace coproc {
+namespace {
+
+class io_category_impl final : public std::error_category {
+ public:
+  const char* name() const noexcept override { return "coproc.io"; }
+  std::string message(int c) const override {
+    return c == static_cast<int>(io_errc::eof) ? "end of stream" : "unknown io error";
+  }
+};
+
+}  // namespace
+
+const std::error_category& io_category() noexcept {
+  static const io_category_impl cat;
+  return cat;
+}
+
+namespace detail {
+namespace {
+
+// Completions we only count: linked timeouts and cancel requests.
+void on_side_cqe(io_completion* /*c*/, int /*res*/, unsigned /*flags*/) noexcept {
+  if (t_loop != nullptr) t_loop->op_finished();
+}
+io_completion g_side_cqe{&on_side_cqe};
+
+}  // namespace
+
+void io_request::set_timeout(std::chrono::nanoseconds t) {
+  if (t == std::chrono::nanoseconds::max()) return;
+  deadline = deadline_after(now_ns(), std::max<std::int64_t>(0, t.count()));
+}
+
+void io_request::submit() {
+  io_uring_sqe* sqe = home->get_sqe();
+  if (sqe == nullptr) throw std::system_error(EBUSY, std::system_category(), "coproc: ring full");
+  switch (kind) {
+    case op::accept:
+      addrlen = sizeof(addr);
+      io_uring_prep_accept(sqe, fd, reinterpret_cast<sockaddr*>(&addr), &addrlen, SOCK_CLOEXEC);
+      break;
+    case op::connect:
+      io_uring_prep_connect(sqe, fd, reinterpret_cast<sockaddr*>(&addr), addrlen);
+      break;
+    case op::recv:
+      io_uring_prep_recv(sqe, fd, buf.get() + got, want - got, 0);
+      break;
+    case op::send:
+      io_uring_prep_send(sqe, fd, buf.get() + got, want - got, MSG_NOSIGNAL);
+      break;
+    case op::recvmsg:
+      iov = {buf.get(), want};
+      msg = {};
+      msg.msg_name = &addr;
+      msg.msg_namelen = sizeof(addr);
+      msg.msg_iov = &iov;
+      msg.msg_iovlen = 1;
+      io_uring_prep_recvmsg(sqe, fd, &msg, 0);
+      break;
+    case op::sendmsg:
+      iov = {buf.get(), want};
+      msg = {};
+      msg.msg_name = &addr;
+      msg.msg_namelen = addrlen;
+      msg.msg_iov = &iov;
+      msg.msg_iovlen = 1;
+      io_uring_prep_sendmsg(sqe, fd, &msg, MSG_NOSIGNAL);
+      break;
+  }
+  io_uring_sqe_set_data(sqe, static_cast<io_completion*>(this));
+  home->op_started();
+  if (deadline != 0) {
+    const std::int64_t left = std::max<std::int64_t>(0, deadline - now_ns());
+    ts = {left / 1'000'000'000, left % 1'000'000'000};
+    io_uring_sqe* t = home->get_sqe();
+    if (t != nullptr) {
+      sqe->flags |= IOSQE_IO_LINK;
+      io_uring_prep_link_timeout(t, &ts, 0);
+      io_uring_sqe_set_data(t, &g_side_cqe);
+      home->op_started();
+    }
+  }
+  submitted = true;
+}
+
+void io_request::on_complete(io_completion* c, int res, unsigned /*flags*/) noexcept {
+  auto* r = static_cast<io_request*>(c);
+  r->home->op_finished();
+  if (r->orphaned) {
+    delete r;
+    return;
+  }
+  // read_exact / write_all: go on from where the kernel stopped.
+  if (r->exact && res > 0 && r->got + static_cast<std::size_t>(res) < r->want) {
+    r->got += static_cast<std::size_t>(res);
+    if (r->deadline == 0 || now_ns() < r->deadline) {
+      try {
+        r->submit();
+        return;
+      } catch (...) {
+        res = -EBUSY;
+      }
+    } else {
+      res = -ECANCELED;
+    }
+  } else if (res > 0 && r->exact) {
+    r->got += static_cast<std::size_t>(res);
+  }
+  r->result = res;
+  r->done = true;
+  pcb* p = r->waiter;
+  p->resume_point = r->resume;
+  r->home->make_runnable(p);
+}
+
+io_awaiter::~io_awaiter() {
+  if (req_ == nullptr) return;
+  if (req_->submitted && !req_->done) {
+    // The process is gone but the kernel is not done: cancel, free on completion.
+    req_->orphaned = true;
+    if (io_uring_sqe* sqe = req_->home->get_sqe(); sqe != nullptr) {
+      io_uring_prep_cancel(sqe, static_cast<io_completion*>(req_), 0);
+      io_uring_sqe_set_data(sqe, &g_side_cqe);
+      req_->home->op_started();
+    }
+    return;
+  }
+  delete req_;
+}
+
+void io_awaiter::await_suspend(std::coroutine_handle<> h) {
+  pcb* p = t_current;
+  if (p == nullptr || t_loop == nullptr) throw_outside_process("a socket operation");
+  req_->waiter = p;
+  req_->resume = h;
+  req_->home = t_loop;
+  req_->submit();
+  p->state = proc_state::waiting;
+}
+
+int io_awaiter::finish() {
+  const int res = req_->result;
+  if (res >= 0) return res;
+  if (res == -ECANCELED && req_->deadline != 0) {
+    throw std::system_error(std::make_error_code(std::errc::timed_out),
+                            "coproc: socket operation timed out");
+  }
+  throw std::system_error(-res, std::system_category(), "coproc: socket operation failed");
+}
+
+}  // namespace detail
+}  // namespace coproc

@@ -1,0 +1,283 @@
+// lib/net/tcp.cpp - TCP streams and listeners, and active mode.
+#include "coproc/tcp.hpp"
+
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <mutex>
+#include <string>
+#include <system_error>
+
+#include "coproc/atom.hpp"
+#include "coproc/io_error.hpp"
+#include "coproc/message.hpp"
+#include "lib/core/loop.hpp"
+#include "lib/io/io_request.hpp"
+
+namespace coproc {
+namespace detail {
+
+// Shared by the stream handle and, while one is in flight, the active-mode reader.
+// The fd is closed when the last owner lets go, so a read in flight never sees a
+// reused descriptor.
+struct socket_core {
+  int fd = -1;
+  socket_id id;
+  std::mutex mu;  // owner, mode, reading, closed (the reader may run on another core)
+  pid owner;
+  active_mode mode = active_mode::passive;
+  bool reading = false;
+  bool closed = false;
+
+  explicit socket_core(int f) : fd(f), id{next_id()} {}
+  socket_core(const socket_core&) = delete;
+  socket_core& operator=(const socket_core&) = delete;
+  ~socket_core() {
+    if (fd >= 0) ::close(fd);
+  }
+  static std::uint64_t next_id() {
+    static std::atomic<std::uint64_t> n{1};
+    return n.fetch_add(1, std::memory_order_relaxed);
+  }
+};
+
+namespace {
+
+[[noreturn]] void throw_errno(const char* what) {
+  throw std::system_error(errno, std::system_category(), std::string("coproc: ") + what);
+}
+
+// The runtime's read loop for one active-mode stream, on the core that armed it.
+struct active_reader final : io_completion {
+  static constexpr std::size_t kChunk = 64 * 1024;
+  std::shared_ptr<socket_core> sock;
+  loop* home;
+  std::unique_ptr<char[]> buf{new char[kChunk]};
+
+  active_reader(std::shared_ptr<socket_core> s, loop* h) : sock(std::move(s)), home(h) {
+    complete = &on_read;
+  }
+  bool arm() {
+    io_uring_sqe* sqe = home->get_sqe();
+    if (sqe == nullptr) return false;
+    io_uring_prep_recv(sqe, sock->fd, buf.get(), kChunk, 0);
+    io_uring_sqe_set_data(sqe, static_cast<io_completion*>(this));
+    home->op_started();
+    return true;
+  }
+  static void on_read(io_completion* c, int res, unsigned /*flags*/) noexcept {
+    auto* self = static_cast<active_reader*>(c);
+    self->home->op_finished();
+    socket_core& s = *self->sock;
+    bool again = false;
+    try {
+      std::lock_guard lock(s.mu);
+      if (!s.closed) {
+        if (res > 0) {
+          route(s.owner, make_message(atom<"tcp">{}, s.id,
+                                      std::string(self->buf.get(), static_cast<std::size_t>(res))));
+          if (s.mode == active_mode::once) s.mode = active_mode::passive;
+          again = s.mode == active_mode::on;
+        } else if (res == 0) {
+          route(s.owner, make_message(atom<"tcp_closed">{}, s.id));
+          s.mode = active_mode::passive;
+        } else {
+          route(s.owner, make_message(atom<"tcp_error">{}, s.id,
+                                      std::error_code(-res, std::system_category())));
+          s.mode = active_mode::passive;
+        }
+      }
+      if (again) again = self->arm();
+      s.reading = again;
+    } catch (...) {
+      s.reading = false;
+      again = false;
+    }
+    if (!again) delete self;
+  }
+};
+
+std::shared_ptr<socket_core> open_socket(int family) {
+  int fd = ::socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) throw_errno("socket");
+  return std::make_shared<socket_core>(fd);
+}
+
+}  // namespace
+
+tcp_stream accept_awaiter::await_resume() {
+  const int fd = finish();
+  auto core = std::make_shared<socket_core>(fd);
+  int one = 1;
+  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  return tcp_stream(std::move(core));
+}
+
+connect_awaiter::~connect_awaiter() {
+  if (fd_ >= 0 && (req_ == nullptr || !req_->submitted || req_->done)) ::close(fd_);
+  // else: the kernel still has the fd in an orphaned connect; it leaks one descriptor
+  // only if the runtime is torn down before the cancel completes.
+}
+
+tcp_stream connect_awaiter::await_resume() {
+  finish();
+  auto core = std::make_shared<socket_core>(fd_);
+  fd_ = -1;
+  int one = 1;
+  ::setsockopt(core->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  return tcp_stream(std::move(core));
+}
+
+std::size_t read_awaiter::await_resume() {
+  const int n = finish();
+  const std::size_t moved = req_->exact ? req_->got : static_cast<std::size_t>(n);
+  if (req_->exact && moved < req_->want) {
+    throw std::system_error(make_error_code(io_errc::eof), "coproc: read_exact");
+  }
+  std::memcpy(dst_.data(), req_->buf.get(), moved);
+  return moved;
+}
+
+}  // namespace detail
+
+tcp_stream::tcp_stream(std::shared_ptr<detail::socket_core> core) noexcept
+    : core_(std::move(core)) {}
+
+tcp_stream::~tcp_stream() { close(); }
+
+detail::connect_awaiter tcp_stream::connect(const socket_address& to,
+                                            std::chrono::nanoseconds timeout) {
+  int fd = ::socket(to.family(), SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) detail::throw_errno("socket");
+  auto* r = new detail::io_request(detail::io_request::op::connect, fd);
+  std::memcpy(&r->addr, to.native(), to.native_size());
+  r->addrlen = to.native_size();
+  r->set_timeout(timeout);
+  return detail::connect_awaiter(r, fd);
+}
+
+namespace {
+detail::io_request* make_io(detail::io_request::op kind, int fd, std::size_t n, bool exact,
+                            std::chrono::nanoseconds timeout) {
+  if (fd < 0) throw std::system_error(EBADF, std::system_category(), "coproc: closed socket");
+  auto* r = new detail::io_request(kind, fd);
+  r->buf.reset(new char[n == 0 ? 1 : n]);
+  r->want = n;
+  r->exact = exact;
+  r->set_timeout(timeout);
+  return r;
+}
+}  // namespace
+
+detail::read_awaiter tcp_stream::read_some(std::span<char> buf, std::chrono::nanoseconds timeout) {
+  return {make_io(detail::io_request::op::recv, native_handle(), buf.size(), false, timeout), buf};
+}
+
+detail::read_awaiter tcp_stream::read_exact(std::span<char> buf, std::chrono::nanoseconds timeout) {
+  return {make_io(detail::io_request::op::recv, native_handle(), buf.size(), true, timeout), buf};
+}
+
+detail::write_awaiter tcp_stream::write_all(std::string_view data,
+                                            std::chrono::nanoseconds timeout) {
+  auto* r = make_io(detail::io_request::op::send, native_handle(), data.size(), true, timeout);
+  std::memcpy(r->buf.get(), data.data(), data.size());
+  return detail::write_awaiter(r);
+}
+
+void tcp_stream::shutdown_write() {
+  if (core_ && ::shutdown(core_->fd, SHUT_WR) != 0) detail::throw_errno("shutdown");
+}
+
+void tcp_stream::close() noexcept {
+  if (!core_) return;
+  {
+    std::lock_guard lock(core_->mu);
+    core_->closed = true;
+    // Wake an active read in flight; it then drops its reference and the fd closes.
+    if (core_->reading) ::shutdown(core_->fd, SHUT_RDWR);
+  }
+  core_.reset();
+}
+
+bool tcp_stream::is_open() const noexcept { return static_cast<bool>(core_); }
+socket_id tcp_stream::id() const noexcept { return core_ ? core_->id : socket_id{}; }
+int tcp_stream::native_handle() const noexcept { return core_ ? core_->fd : -1; }
+
+socket_address tcp_stream::peer() const {
+  sockaddr_storage ss{};
+  socklen_t len = sizeof ss;
+  if (::getpeername(native_handle(), reinterpret_cast<sockaddr*>(&ss), &len) != 0) {
+    detail::throw_errno("getpeername");
+  }
+  return socket_address::from_native(reinterpret_cast<sockaddr*>(&ss), len);
+}
+
+socket_address tcp_stream::local() const {
+  sockaddr_storage ss{};
+  socklen_t len = sizeof ss;
+  if (::getsockname(native_handle(), reinterpret_cast<sockaddr*>(&ss), &len) != 0) {
+    detail::throw_errno("getsockname");
+  }
+  return socket_address::from_native(reinterpret_cast<sockaddr*>(&ss), len);
+}
+
+void set_active(tcp_stream& s, active_mode mode) {
+  if (!s.core_) throw std::system_error(EBADF, std::system_category(), "coproc: set_active");
+  if (detail::t_loop == nullptr) detail::throw_outside_process("set_active()");
+  std::lock_guard lock(s.core_->mu);
+  if (!s.core_->owner) s.core_->owner = self();
+  s.core_->mode = mode;
+  if (mode != active_mode::passive && !s.core_->reading) {
+    auto* r = new detail::active_reader(s.core_, detail::t_loop);
+    if (!r->arm()) {
+      delete r;
+      throw std::system_error(EBUSY, std::system_category(), "coproc: ring full");
+    }
+    s.core_->reading = true;
+  }
+}
+
+void controlling_process(tcp_stream& s, const pid& owner) {
+  if (!s.core_) return;
+  std::lock_guard lock(s.core_->mu);
+  s.core_->owner = owner;
+}
+
+tcp_listener tcp_listener::bind(const socket_address& at, listen_options opts) {
+  tcp_listener l;
+  l.core_ = detail::open_socket(at.family());
+  const int fd = l.core_->fd;
+  int one = 1;
+  if (opts.reuse_address) ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  if (opts.reuse_port) ::setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+  if (::bind(fd, at.native(), at.native_size()) != 0) detail::throw_errno("bind");
+  if (::listen(fd, opts.backlog) != 0) detail::throw_errno("listen");
+  return l;
+}
+
+tcp_listener::~tcp_listener() { close(); }
+
+detail::accept_awaiter tcp_listener::accept(std::chrono::nanoseconds timeout) {
+  if (!core_) throw std::system_error(EBADF, std::system_category(), "coproc: closed listener");
+  auto* r = new detail::io_request(detail::io_request::op::accept, core_->fd);
+  r->set_timeout(timeout);
+  return detail::accept_awaiter(r);
+}
+
+socket_address tcp_listener::local() const {
+  sockaddr_storage ss{};
+  socklen_t len = sizeof ss;
+  if (::getsockname(native_handle(), reinterpret_cast<sockaddr*>(&ss), &len) != 0) {
+    detail::throw_errno("getsockname");
+  }
+  return socket_address::from_native(reinterpret_cast<sockaddr*>(&ss), len);
+}
+
+void tcp_listener::close() noexcept { core_.reset(); }
+int tcp_listener::native_handle() const noexcept { return core_ ? core_->fd : -1; }
+
+}  // namespace coproc

@@ -1,0 +1,235 @@
+// gen_server: a State struct with handle_call / handle_cast / handle_info, started with
+// constructor arguments; a handler that throws crashes the server and its caller gets
+// call_error; calls work across cores.
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <utility>
+
+#include <coproc/coproc.hpp>
+
+#include "otp_test_support.hpp"
+#include "test_support.hpp"
+
+using namespace coproc;
+using namespace std::chrono_literals;
+using otp_test::down_of;
+using otp_test::opt_reason;
+
+namespace {
+
+struct counter {
+  int n = 0;
+  std::string label;
+  int infos = 0;
+
+  counter(int start, std::string name) : n(start), label(std::move(name)) {}
+
+  int handle_call(atom<"get">) { return n; }
+  int handle_call(atom<"add_and_get">, int by) { return n += by; }
+  std::string handle_call(atom<"label">) { return label; }
+  int handle_call(atom<"infos">) { return infos; }
+  void handle_call(atom<"reset">) { n = 0; }
+  int handle_call(atom<"crash">) { throw std::runtime_error("handler failed"); }
+  int handle_call(atom<"stop">) { coproc::exit(exit_reason::shutdown()); }
+  pid handle_call(atom<"where">) { return self(); }
+
+  void handle_cast(atom<"add">, int by) { n += by; }
+  void handle_cast(atom<"crash">) { throw std::runtime_error("cast handler failed"); }
+
+  void handle_info(message m) {
+    ++infos;
+    if (m.is<atom<"bump">>()) ++n;
+    if (m.is<int>()) n += m.get<int>();
+  }
+};
+
+// A state that takes a move-only constructor argument and has no handle_info.
+struct holder {
+  std::unique_ptr<int> value;
+  explicit holder(std::unique_ptr<int> v) : value(std::move(v)) {}
+  int handle_call(atom<"value">) { return value ? *value : -1; }
+};
+
+}  // namespace
+
+TEST(GenServer, CallsCastsAndOtherMessagesReachTheirHandlers) {
+  int initial = -1;
+  int after_cast = -1;
+  int after_infos = -1;
+  int infos = -1;
+  int added = -1;
+  bool reset_ok = false;
+  int after_reset = -1;
+  int rc = coproc::run(
+      [&]() -> process {
+        server<counter> c = start_server<counter>(10, std::string("c1"));
+        EXPECT_TRUE(static_cast<bool>(c));
+        initial = co_await call(c, 2s, atom<"get">{});
+        cast(c, atom<"add">{}, 5);
+        after_cast = co_await call(c, 2s, atom<"get">{});
+        send(c.id, atom<"bump">{});
+        send(c.id, 4);
+        send(c.id, std::string("ignored by the counter, but still an info"));
+        after_infos = co_await call(c, 2s, atom<"get">{});
+        infos = co_await call(c, 2s, atom<"infos">{});
+        added = co_await call(c, 2s, atom<"add_and_get">{}, 100);
+        atom<"ok"> r = co_await call(c, 2s, atom<"reset">{});  // a void handler replies :ok
+        reset_ok = (r == coproc::ok);
+        after_reset = co_await call(c, 2s, atom<"get">{});
+        coproc::exit(c.id, exit_reason::kill());
+      },
+      options{.cores = 2});
+  EXPECT_EQ(rc, 0);
+  EXPECT_EQ(initial, 10);
+  EXPECT_EQ(after_cast, 15);
+  EXPECT_EQ(after_infos, 20);
+  EXPECT_EQ(infos, 3);
+  EXPECT_EQ(added, 120);
+  EXPECT_TRUE(reset_ok);
+  EXPECT_EQ(after_reset, 0);
+}
+
+TEST(GenServer, StartServerPassesConstructorArguments) {
+  std::string label;
+  int start = -1;
+  int held = 0;
+  int rc = coproc::run(
+      [&]() -> process {
+        auto c = start_server<counter>(-7, std::string("made with args"));
+        label = co_await call(c, 2s, atom<"label">{});
+        start = co_await call(c, 2s, atom<"get">{});
+        auto h = start_server<holder>(std::make_unique<int>(99));
+        held = co_await call(h, 2s, atom<"value">{});
+        // A message a server without handle_info does not know is dropped, not fatal.
+        send(h.id, 3.5);
+        const int still = co_await call(h, 2s, atom<"value">{});
+        EXPECT_EQ(still, 99);
+      },
+      options{.cores = 2});
+  EXPECT_EQ(rc, 0);
+  EXPECT_EQ(label, "made with args");
+  EXPECT_EQ(start, -7);
+  EXPECT_EQ(held, 99);
+}
+
+TEST(GenServer, AHandlerThatThrowsCrashesTheServerAndTheCallerGetsCallError) {
+  opt_reason call_reason;
+  opt_reason down_reason;
+  opt_reason next_call_reason;
+  opt_reason cast_crash_reason;
+  testing::internal::CaptureStderr();
+  int rc = coproc::run(
+      [&]() -> process {
+        auto c = start_server<counter>(0, std::string("doomed"));
+        const monitor_ref r = monitor(c.id);
+        try {
+          (void)co_await call(c, 5s, atom<"crash">{});
+          ADD_FAILURE() << "the crashing call returned";
+        } catch (const call_error& e) {
+          call_reason = e.reason();
+        }
+        down_reason = co_await down_of(r, 5s);
+        try {
+          (void)co_await call(c, 5s, atom<"get">{});
+        } catch (const call_error& e) {
+          next_call_reason = e.reason();
+        }
+        // A cast handler that throws crashes the server too.
+        auto c2 = start_server<counter>(0, std::string("doomed by cast"));
+        const monitor_ref r2 = monitor(c2.id);
+        cast(c2, atom<"crash">{});
+        cast_crash_reason = co_await down_of(r2, 5s);
+      },
+      options{.cores = 2});
+  (void)testing::internal::GetCapturedStderr();
+  EXPECT_EQ(rc, 0);
+  EXPECT_EQ(call_reason, opt_reason(exit_reason::exception("handler failed")));
+  EXPECT_EQ(down_reason, opt_reason(exit_reason::exception("handler failed")));
+  EXPECT_EQ(next_call_reason, opt_reason(exit_reason::noproc()));
+  EXPECT_EQ(cast_crash_reason, opt_reason(exit_reason::exception("cast handler failed")));
+}
+
+TEST(GenServer, AHandlerCanEndTheServerWithExit) {
+  opt_reason call_reason;
+  opt_reason down_reason;
+  int rc = coproc::run(
+      [&]() -> process {
+        auto c = start_server<counter>(0, std::string("stops"));
+        const monitor_ref r = monitor(c.id);
+        try {
+          (void)co_await call(c, 5s, atom<"stop">{});
+        } catch (const call_error& e) {
+          call_reason = e.reason();
+        }
+        down_reason = co_await down_of(r, 5s);
+      },
+      options{.cores = 2});
+  EXPECT_EQ(rc, 0);
+  EXPECT_EQ(call_reason, opt_reason(exit_reason::shutdown()));
+  EXPECT_EQ(down_reason, opt_reason(exit_reason::shutdown()));
+}
+
+TEST(GenServer, ACallReachesAServerOnAnotherCore) {
+  int from_core0 = -1;
+  int from_core1 = -1;
+  pid server_pid;
+  pid reported_self;
+  int rc = coproc::run(
+      [&]() -> process {
+        const pid me = self();
+        // Started from a process on core 1, the server lives on core 1.
+        spawn_on(1, [me]() -> process {
+          send(me, start_server<counter>(1, std::string("remote")));
+          co_return;
+        });
+        auto c = co_await receive([](server<counter> s) { return s; },
+                                  after(5s, [] { return server<counter>{}; }));
+        server_pid = c.id;
+        if (!c) co_return;
+        cast(c, atom<"add">{}, 1);
+        from_core0 = co_await call(c, 2s, atom<"get">{});
+        reported_self = co_await call(c, 2s, atom<"where">{});
+        // And a caller on core 1 reaches a server on core 0.
+        auto local = start_server<counter>(40, std::string("local"));
+        spawn_on(1, [me, local]() -> process {
+          int v = -1;
+          try {
+            v = co_await call(local, 2s, atom<"add_and_get">{}, 2);
+          } catch (const std::exception&) {
+          }
+          send(me, atom<"remote_call">{}, v);
+        });
+        from_core1 = co_await receive([](atom<"remote_call">, int v) { return v; },
+                                      after(5s, [] { return -2; }));
+      },
+      options{.cores = 2});
+  EXPECT_EQ(rc, 0);
+  EXPECT_EQ(server_pid.core, 1);
+  EXPECT_EQ(reported_self, server_pid);
+  EXPECT_EQ(from_core0, 2);
+  EXPECT_EQ(from_core1, 42);
+}
+
+TEST(GenServer, StartLinkServerLinksTheServerToItsCaller) {
+  std::optional<otp_test::exit_msg> saw;
+  pid srv;
+  testing::internal::CaptureStderr();
+  int rc = coproc::run(
+      [&]() -> process {
+        trap_exit(true);
+        auto c = start_link_server<counter>(0, std::string("linked"));
+        srv = c.id;
+        cast(c, atom<"crash">{});
+        saw = co_await otp_test::any_exit(5s);
+      },
+      options{.cores = 2});
+  (void)testing::internal::GetCapturedStderr();
+  EXPECT_EQ(rc, 0);
+  ASSERT_TRUE(saw.has_value());
+  EXPECT_EQ(saw->from, srv);
+  EXPECT_EQ(saw->reason, exit_reason::exception("cast handler failed"));
+}
