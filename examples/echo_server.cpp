@@ -21,8 +21,10 @@ process connection(tcp_stream s) {
 
 process acceptor(std::uint16_t port) {
   auto listener = tcp_listener::bind(socket_address::any_v4(port), {.reuse_port = true});
-  std::printf("echo server on %s\n", listener.local().to_string().c_str());
-  std::fflush(stdout);
+  if (listener.local().port() == port && self().core == 0) {
+    std::printf("echo server on %s\n", listener.local().to_string().c_str());
+    std::fflush(stdout);
+  }
   for (;;) {
     tcp_stream s = co_await listener.accept();
     spawn(connection, std::move(s));
@@ -31,5 +33,10 @@ process acceptor(std::uint16_t port) {
 
 int main(int argc, char** argv) {
   const auto port = static_cast<std::uint16_t>(argc > 1 ? std::atoi(argv[1]) : 7000);
-  return coproc::run([port]() -> process { co_await acceptor(port); });
+  // One acceptor per core on SO_REUSEPORT listeners: the kernel spreads connections.
+  return coproc::run([port]() -> process {
+    const auto cores = static_cast<unsigned>(runtime_stats().size());
+    for (unsigned c = 1; c < cores; ++c) spawn_on(c, acceptor, port);
+    co_await acceptor(port);
+  });
 }

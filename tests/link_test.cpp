@@ -646,3 +646,28 @@ TEST(Link, ExitWithAReasonEndsTheCallingProcessWithThatReason) {
   }
   EXPECT_EQ(survived.load(), 0);
 }
+
+// Erlang's exit/2: a `normal` signal never kills another process, but a process that
+// sends it to itself (and does not trap exits) exits with reason normal.
+TEST(Link, AnExitSignalNormalToSelfEndsTheProcessWithNormal) {
+  opt_reason reason[2];
+  std::atomic<int> survived{0};
+  int rc = coproc::run(
+      [&]() -> process {
+        for (unsigned core : {0U, 1U}) {
+          const pid p = spawn_on(core, [&survived]() -> process {
+            co_await receive([](atom<"go">) {}, after(10s, [] {}));
+            coproc::exit(self(), exit_reason::normal());
+            co_await receive([](atom<"never">) {}, after(1s, [&survived] { survived.fetch_add(1); }));
+          });
+          const monitor_ref r = monitor(p);
+          send(p, atom<"go">{});
+          reason[core] = co_await down_of(r, 5s);
+        }
+      },
+      options{.cores = 2});
+  EXPECT_EQ(rc, 0);
+  EXPECT_EQ(reason[0], opt_reason(exit_reason::normal()));
+  EXPECT_EQ(reason[1], opt_reason(exit_reason::normal()));
+  EXPECT_EQ(survived.load(), 0) << "the process went on after exit(self(), normal)";
+}

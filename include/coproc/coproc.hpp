@@ -18,6 +18,7 @@
 #include "coproc/scoped_process.hpp"
 #include "coproc/socket_address.hpp"
 #include "coproc/spawn.hpp"
+#include "coproc/subroutine.hpp"
 #include "coproc/supervisor.hpp"
 #include "coproc/task.hpp"
 #include "coproc/tcp.hpp"

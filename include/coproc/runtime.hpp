@@ -12,13 +12,17 @@
 // without a handle); constructing a second one throws std::logic_error.
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <memory>
 #include <utility>
+#include <vector>
 
 #include "coproc/clock.hpp"
 #include "coproc/process.hpp"
+#include "coproc/receive.hpp"
+#include "coproc/subroutine.hpp"
 #include "coproc/spawn.hpp"
 
 namespace coproc {
@@ -72,6 +76,22 @@ class runtime {
   std::unique_ptr<detail::runtime_impl> impl_;
 };
 
+// The counters of every core of the running runtime (empty when there is none).
+std::vector<core_stats> runtime_stats();
+
+// The processes with the longest mailboxes, across all cores, longest first:
+//   auto top = co_await top_mailboxes(5, 1s);   // std::vector<mailbox_info>
+// Each core answers from its own loop (it walks its process list), so this costs one
+// message per core and never stops a core.
+struct mailbox_info {
+  pid who;
+  std::size_t length = 0;
+};
+namespace detail {
+void request_top_mailboxes(std::size_t n, const pid& reply_to);
+}
+inline auto top_mailboxes(std::size_t n, std::chrono::milliseconds timeout);
+
 // A runtime, one run(main_fn), and its destruction.
 template <class F>
 int run(F&& main_fn, options opts = {}) {
@@ -79,4 +99,30 @@ int run(F&& main_fn, options opts = {}) {
   return rt.run(std::forward<F>(main_fn));
 }
 
+}  // namespace coproc
+
+namespace coproc {
+inline auto top_mailboxes(std::size_t n, std::chrono::milliseconds timeout) {
+  return [](std::size_t n, std::chrono::milliseconds timeout) -> subroutine<std::vector<mailbox_info>> {
+    const std::size_t cores = runtime_stats().size();
+    detail::request_top_mailboxes(n, self());
+    std::vector<mailbox_info> all;
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    for (std::size_t i = 0; i < cores; ++i) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline - std::chrono::steady_clock::now());
+      bool got = co_await receive(
+          [&](atom<"$top_mailboxes">, std::vector<mailbox_info> part) {
+            all.insert(all.end(), part.begin(), part.end());
+            return true;
+          },
+          after(left, [] { return false; }));
+      if (!got) break;
+    }
+    std::sort(all.begin(), all.end(),
+              [](const mailbox_info& a, const mailbox_info& b) { return a.length > b.length; });
+    if (all.size() > n) all.resize(n);
+    co_return all;
+  }(n, timeout);
+}
 }  // namespace coproc

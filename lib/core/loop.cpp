@@ -161,6 +161,9 @@ bool loop::handle(const envelope& e) {
     case envelope::signal:
       handle_signal(e.index, e.serial, static_cast<signal_rec*>(e.ptr));
       break;
+    case envelope::inspect:
+      inspect_mailboxes(e.ptr);
+      break;
   }
   return true;
 }
@@ -595,6 +598,9 @@ void loop::dispose(const envelope& e) noexcept {
     case envelope::signal:
       delete static_cast<signal_rec*>(e.ptr);
       break;
+    case envelope::inspect:
+      delete static_cast<inspect_req*>(e.ptr);
+      break;
   }
 }
 
@@ -630,6 +636,36 @@ void loop::shut_down() {
   }
   for (timer_node* t : timers_.take_all()) {
     if (t->discard != nullptr) t->discard(t);
+  }
+}
+
+void loop::inspect_mailboxes(void* raw) noexcept {
+  std::unique_ptr<inspect_req> req(static_cast<inspect_req*>(raw));
+  try {
+    std::vector<mailbox_info> top;
+    for (pcb* p = all_; p != nullptr; p = p->all_next) top.push_back({p->self, p->mailbox_len});
+    const std::size_t n = std::min(req->n, top.size());
+    std::partial_sort(top.begin(), top.begin() + static_cast<std::ptrdiff_t>(n), top.end(),
+                      [](const mailbox_info& a, const mailbox_info& b) { return a.length > b.length; });
+    top.resize(n);
+    route(req->reply_to, make_message(atom<"$top_mailboxes">{}, std::move(top)));
+  } catch (...) {
+  }
+}
+
+void request_top_mailboxes(std::size_t n, const pid& reply_to) {
+  runtime_impl* rt = current_runtime();
+  if (rt == nullptr) return;
+  for (unsigned c = 0; c < rt->cores(); ++c) {
+    auto* req = new inspect_req{n, reply_to};
+    envelope e{envelope::inspect, 0, 0, req};
+    if (t_loop != nullptr && t_loop->index() == c) {
+      t_loop->inspect_mailboxes(req);
+    } else if (t_loop != nullptr) {
+      t_loop->send_remote(c, e);
+    } else {
+      rt->at(c).post_foreign(e);
+    }
   }
 }
 

@@ -35,11 +35,17 @@ struct envelope {
     close_foreign,  // ptr = pcb* of a scoped_process being destroyed
     arm_send,       // ptr = delayed_send* armed from a foreign thread
     signal,         // ptr = signal_rec*: link, unlink, exit, monitor, demonitor
+    inspect,        // ptr = inspect_req*: report the longest mailboxes of this core
   };
   kind_t kind;
   std::uint32_t index;
   std::uint64_t serial;
   void* ptr;
+};
+
+struct inspect_req {
+  std::size_t n;
+  pid reply_to;
 };
 
 // A completion from the ring: user_data points at one of these.
@@ -92,6 +98,7 @@ class loop {
     return *inbound_[core];
   }
   [[nodiscard]] core_stats stats() const noexcept;
+  void inspect_mailboxes(void* req) noexcept;  // owner thread
   // True while the loop has nothing to run (spinning or asleep): a placement hint.
   [[nodiscard]] bool is_idle() const noexcept { return idle_.load(std::memory_order_relaxed); }
 
@@ -111,6 +118,7 @@ class loop {
   void announce_exit(pcb* p, const exit_reason& reason) noexcept;  // to links, monitors
   void shut_down();
   void dispose(const envelope& e) noexcept;
+
 
   static void on_wake_read(io_completion* c, int res, unsigned flags) noexcept;
 

@@ -274,6 +274,14 @@ std::string to_string(const pid& p) {
 
 std::ostream& operator<<(std::ostream& os, const pid& p) { return os << to_string(p); }
 
+std::vector<core_stats> runtime_stats() {
+  std::vector<core_stats> out;
+  if (detail::runtime_impl* rt = detail::current_runtime(); rt != nullptr) {
+    for (unsigned c = 0; c < rt->cores(); ++c) out.push_back(rt->at(c).stats());
+  }
+  return out;
+}
+
 runtime::runtime(options opts) : impl_(std::make_unique<detail::runtime_impl>(opts)) {}
 
 runtime::~runtime() = default;

@@ -1,0 +1,293 @@
+#!/usr/bin/env bash
+# Server benchmarks: coproc vs Go vs Erlang/OTP, over loopback.
+#   tcp_echo   : bench/servers/load/echo_load (CONNS connections, SIZE-byte
+#                ping-pong, DURATION s)               -> roundtrips_per_s
+#   http_hello : wrk -t WRK_THREADS -c CONNS -d DURATION s  GET /  -> requests_per_s
+#
+#   bench/servers/run.sh                  all systems x all workloads, once
+#   DURATION=5 RUNS=3 bench/servers/run.sh
+#   SYSTEMS="coproc go" WORKLOADS=tcp_echo bench/servers/run.sh
+#
+# Env: DURATION (s, default 10), RUNS (default 1; runs interleave systems),
+#      CONNS (100), SIZE (64), WRK_THREADS (2), SYSTEMS ("coproc go erlang"),
+#      WORKLOADS ("tcp_echo http_hello"), COPROC_BUILD_DIR (build/release),
+#      COPROC_SKIP_BUILD=1 (use the coproc binaries as they are),
+#      ERL_FLAGS (read by erl itself, e.g. "+sbwt none").
+# Prints RESULT lines as it goes and a table at the end; the RESULT lines are
+# also kept in bench/servers/build/results-<time>.txt. Builds into
+# bench/servers/build/ and installs missing Debian packages (golang-go,
+# erlang-nox, wrk). Every server is started with a time limit, stopped by its
+# PID after its run, and anything still running is stopped on exit.
+set -euo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+ROOT="$(cd "$HERE/../.." && pwd)"
+BUILD="$HERE/build"
+DURATION="${DURATION:-10}"
+RUNS="${RUNS:-1}"
+CONNS="${CONNS:-100}"
+SIZE="${SIZE:-64}"
+WRK_THREADS="${WRK_THREADS:-2}"
+read -r -a SYSTEMS <<<"${SYSTEMS:-coproc go erlang}"
+read -r -a WORKLOADS <<<"${WORKLOADS:-tcp_echo http_hello}"
+COPROC_BUILD_DIR="${COPROC_BUILD_DIR:-$ROOT/build/release}"
+COPROC_ECHO="$COPROC_BUILD_DIR/examples/echo_server"
+COPROC_HTTP="$COPROC_BUILD_DIR/examples/http_hello"
+
+for v in DURATION RUNS CONNS SIZE WRK_THREADS; do
+  [[ "${!v}" =~ ^[1-9][0-9]*$ ]] || { echo "$v must be a positive integer" >&2; exit 2; }
+done
+
+log() { echo "[run.sh] $*" >&2; }
+
+# ---------------------------------------------------------------- cleanup ---
+# Every server runs under `timeout`, which puts itself and the server in a
+# process group whose id is its PID; we stop that group.
+SERVER_PIDS=()
+LOAD_PID=""
+stop_server() { # stop_server <pid>: TERM, wait up to 5 s, then KILL the group
+  local pid="$1" i
+  kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }
+  kill -TERM "$pid" 2>/dev/null || true   # timeout forwards TERM to the server
+  for i in $(seq 50); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  if kill -0 "$pid" 2>/dev/null; then
+    log "server $pid ignored SIGTERM; killing its process group"
+    kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
+  fi
+  wait "$pid" 2>/dev/null || true
+}
+forget_server() { # drop <pid> from SERVER_PIDS
+  local p keep=()
+  for p in "${SERVER_PIDS[@]}"; do [ "$p" = "$1" ] || keep+=("$p"); done
+  SERVER_PIDS=("${keep[@]}")
+}
+cleanup() {
+  local pid
+  if [ -n "$LOAD_PID" ]; then kill -TERM "$LOAD_PID" 2>/dev/null || true; wait "$LOAD_PID" 2>/dev/null || true; fi
+  for pid in "${SERVER_PIDS[@]}"; do stop_server "$pid"; done
+  SERVER_PIDS=()
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# ------------------------------------------------------------------ build ---
+need_pkg() { # need_pkg <package> <test-command...>
+  local pkg="$1"; shift
+  "$@" >/dev/null 2>&1 && return 0
+  log "installing $pkg"
+  local sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get install -y "$pkg" >&2 ||
+    { $sudo apt-get update >&2 && $sudo apt-get install -y "$pkg" >&2; }
+}
+
+stale() { [ ! -e "$1" ] || [ "$2" -nt "$1" ]; }  # stale <output> <source>
+
+gobuild() { # gobuild <output> <source>
+  if stale "$1" "$2"; then
+    GOCACHE="${GOCACHE:-$BUILD/gocache}" GO111MODULE=off go build -o "$1" "$2" >&2
+  fi
+}
+
+has_system() { local s; for s in "${SYSTEMS[@]}"; do [ "$s" = "$1" ] && return 0; done; return 1; }
+has_workload() { local w; for w in "${WORKLOADS[@]}"; do [ "$w" = "$1" ] && return 0; done; return 1; }
+
+build_all() {
+  mkdir -p "$BUILD/logs"
+  need_pkg golang-go command -v go            # echo_load is Go, whatever SYSTEMS is
+  has_workload http_hello && need_pkg wrk command -v wrk
+  gobuild "$BUILD/echo_load" "$HERE/load/echo_load.go"
+  if has_system go; then
+    gobuild "$BUILD/go-echo" "$HERE/go/echo.go"
+    gobuild "$BUILD/go-http" "$HERE/go/http.go"
+  fi
+  if has_system erlang; then
+    need_pkg erlang-nox command -v erlc
+    local m
+    for m in echo_server http_server; do
+      if stale "$BUILD/$m.beam" "$HERE/erlang/$m.erl"; then
+        erlc -o "$BUILD" "$HERE/erlang/$m.erl" >&2
+      fi
+    done
+  fi
+  if has_system coproc && [ -z "${COPROC_SKIP_BUILD:-}" ]; then
+    need_pkg cmake command -v cmake
+    need_pkg ninja-build command -v ninja
+    need_pkg liburing-dev test -e /usr/include/liburing.h
+    if [ ! -e "$COPROC_BUILD_DIR/build.ninja" ]; then
+      cmake -S "$ROOT" -B "$COPROC_BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release \
+        -DCOPROC_BUILD_TESTS=OFF >&2 || log "WARNING: coproc configure failed"
+    fi
+    local t targets=(echo_server)
+    if cmake --build "$COPROC_BUILD_DIR" --target help 2>/dev/null | grep -qw http_hello; then
+      targets+=(http_hello)
+    fi
+    for t in "${targets[@]}"; do
+      cmake --build "$COPROC_BUILD_DIR" --target "$t" >&2 ||
+        log "WARNING: coproc $t failed to build; using the existing binary if there is one"
+    done
+  fi
+}
+
+# ---------------------------------------------------------------- servers ---
+free_port() { # a port nobody listens on, below the ephemeral range
+  local p i used
+  used="$(ss -Htan 2>/dev/null | awk '{print $4}' | sed 's/.*://' | sort -u)"
+  for i in $(seq 200); do
+    p=$((20000 + RANDOM % 12000))
+    grep -qx "$p" <<<"$used" || { echo "$p"; return 0; }
+  done
+  echo "no free port found" >&2; return 1
+}
+
+server_cmd() { # server_cmd <system> <workload> <port> -> sets CMD array, or returns 1
+  case "$1/$2" in
+    coproc/tcp_echo)   CMD=("$COPROC_ECHO" "$3") ;;
+    coproc/http_hello) CMD=("$COPROC_HTTP" "$3") ;;
+    go/tcp_echo)       CMD=("$BUILD/go-echo" "$3") ;;
+    go/http_hello)     CMD=("$BUILD/go-http" "$3") ;;
+    erlang/tcp_echo)   CMD=(erl -noshell -pa "$BUILD" -run echo_server main "$3") ;;
+    erlang/http_hello) CMD=(erl -noshell -pa "$BUILD" -run http_server main "$3") ;;
+    *) echo "unknown system/workload: $1/$2" >&2; return 1 ;;
+  esac
+}
+
+wait_accepting() { # wait_accepting <pid> <port> <log>: up to 15 s
+  local i
+  for i in $(seq 150); do
+    if ! kill -0 "$1" 2>/dev/null; then
+      log "server exited before accepting; its output:"; sed 's/^/    /' "$3" >&2; return 1
+    fi
+    if timeout 1 bash -c "exec 3<>/dev/tcp/127.0.0.1/$2" 2>/dev/null; then return 0; fi
+    sleep 0.1
+  done
+  log "server did not accept on port $2 within 15 s; its output:"; sed 's/^/    /' "$3" >&2
+  return 1
+}
+
+http_check() { # http_check <port>: GET / must answer 200 with Hello, World!
+  local out
+  out="$(timeout 3 bash -c "exec 3<>/dev/tcp/127.0.0.1/$1
+    printf 'GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n' >&3
+    timeout 2 cat <&3" 2>/dev/null || true)"
+  if ! grep -q '^HTTP/1\.[01] 200' <<<"$out" || ! grep -q 'Hello, World!' <<<"$out"; then
+    log "WARNING: GET / did not answer 200 \"Hello, World!\"; got:"
+    head -c 400 <<<"$out" | sed 's/^/    /' >&2
+  fi
+}
+
+# The load client runs in the background and we `wait` for it, so that a
+# signal to this script is handled at once rather than after the run.
+run_load() { # run_load <output file> <command...>: bounded by DURATION + 30 s
+  local outf="$1" rc=0; shift
+  timeout -k 5 $((DURATION + 30)) "$@" >"$outf" 2>&1 </dev/null &
+  LOAD_PID=$!
+  wait "$LOAD_PID" || rc=$?
+  LOAD_PID=""
+  return "$rc"
+}
+
+RESULTS="$BUILD/results-$(date +%Y%m%d-%H%M%S).txt"
+
+run_one() { # run_one <system> <workload> <run#>
+  local sys="$1" wl="$2" run="$3" port pid logf CMD=() rc=0 out=""
+  server_cmd "$sys" "$wl" 0 || return 1
+  if [ "$sys" = coproc ] && [ ! -x "${CMD[0]}" ]; then
+    log "SKIP system=coproc workload=$wl: ${CMD[0]} does not exist (not built yet)"
+    return 0
+  fi
+  port="$(free_port)"
+  server_cmd "$sys" "$wl" "$port"
+  logf="$BUILD/logs/$sys-$wl-run$run.log"
+  log "run $run: $sys $wl on 127.0.0.1:$port (${DURATION}s)"
+  # Bounded: the server cannot outlive DURATION + 120 s even if we are killed.
+  timeout -k 5 $((DURATION + 120)) "${CMD[@]}" >"$logf" 2>&1 </dev/null &
+  pid=$!
+  SERVER_PIDS+=("$pid")
+  if wait_accepting "$pid" "$port" "$logf"; then
+    case "$wl" in
+      tcp_echo)
+        run_load "$logf.load" "$BUILD/echo_load" -port "$port" -system "$sys" \
+          -c "$CONNS" -size "$SIZE" -d "${DURATION}s" || rc=$?
+        sed 's/^/    /' "$logf.load" | grep -v '^    RESULT' >&2 || true
+        out="$(grep '^RESULT ' "$logf.load" || true)"
+        [ "$rc" -eq 0 ] || { log "echo_load failed (rc=$rc)"; out=""; } ;;
+      http_hello)
+        http_check "$port"
+        run_load "$logf.load" wrk -t"$WRK_THREADS" -c"$CONNS" -d"${DURATION}s" \
+          "http://127.0.0.1:$port/" || rc=$?
+        sed 's/^/    /' "$logf.load" >&2
+        grep -qE 'Non-2xx|Socket errors' "$logf.load" &&
+          log "WARNING: wrk reported errors for $sys (see above)"
+        local rps
+        rps="$(awk '/^Requests\/sec:/ {print $2}' "$logf.load")"
+        if [ "$rc" -eq 0 ] && [ -n "$rps" ]; then
+          out="$(printf 'RESULT system=%s workload=http_hello metric=requests_per_s value=%.0f unit=req/s' "$sys" "$rps")"
+        else
+          log "wrk failed (rc=$rc)"; out=""
+        fi ;;
+    esac
+  else
+    rc=1
+  fi
+  stop_server "$pid"
+  forget_server "$pid"
+  if [ -n "$out" ]; then
+    echo "$out"
+    echo "$out run=$run" >>"$RESULTS"
+  else
+    log "FAILED system=$sys workload=$wl run=$run (server log: $logf)"
+    return 1
+  fi
+}
+
+# ------------------------------------------------------------------ table ---
+print_table() {
+  [ -s "$RESULTS" ] || { log "no results"; return 0; }
+  echo
+  echo "Median of $RUNS run(s), ${DURATION}s each, $CONNS connections, $(nproc) cores shared by server and load client:"
+  awk -v systems="${SYSTEMS[*]}" -v workloads="${WORKLOADS[*]}" '
+    { for (i = 1; i <= NF; i++) { split($i, kv, "="); f[kv[1]] = kv[2] }
+      k = f["workload"] SUBSEP f["system"]; n[k]++; v[k, n[k]] = f["value"]; unit[f["workload"]] = f["unit"] }
+    function median(k,   m, i, j, t, a) {
+      m = n[k]; for (i = 1; i <= m; i++) a[i] = v[k, i] + 0
+      for (i = 2; i <= m; i++) { t = a[i]; for (j = i - 1; j >= 1 && a[j] > t; j--) a[j + 1] = a[j]; a[j + 1] = t }
+      return (m % 2) ? a[(m + 1) / 2] : (a[m / 2] + a[m / 2 + 1]) / 2 }
+    END {
+      ns = split(systems, S, " "); nw = split(workloads, W, " ")
+      printf "%-12s %-6s", "workload", "unit"; for (s = 1; s <= ns; s++) printf " %12s", S[s]
+      printf "  %s\n", "coproc/best-peer"
+      for (w = 1; w <= nw; w++) {
+        printf "%-12s %-6s", W[w], (W[w] in unit) ? unit[W[w]] : "-"
+        best = 0; bestname = ""; cp = 0
+        for (s = 1; s <= ns; s++) {
+          k = W[w] SUBSEP S[s]
+          if (k in n) { m = median(k); printf " %12.0f", m
+            if (S[s] == "coproc") cp = m; else if (m > best) { best = m; bestname = S[s] } }
+          else printf " %12s", "-"
+        }
+        if (cp > 0 && best > 0) printf "  %.2fx (vs %s)\n", cp / best, bestname; else printf "  -\n"
+      }
+    }' "$RESULTS"
+  echo "(RESULT lines: $RESULTS)"
+}
+
+# ------------------------------------------------------------------- main ---
+build_all
+: >"$RESULTS"
+failures=0
+nsys=${#SYSTEMS[@]}
+for run in $(seq "$RUNS"); do
+  for wl in "${WORKLOADS[@]}"; do
+    # Interleave: each run starts with the next system, so none always goes first.
+    for i in $(seq 0 $((nsys - 1))); do
+      sys="${SYSTEMS[$(((i + run - 1) % nsys))]}"
+      run_one "$sys" "$wl" "$run" || failures=$((failures + 1))
+    done
+  done
+done
+print_table
+[ "$failures" -eq 0 ] || { log "$failures run(s) failed"; exit 1; }
