@@ -2,7 +2,8 @@
 # Builds and runs every test: a normal build, ASan+UBSan, TSan (the concurrency tests),
 # and a consumer project that uses an installed coproc through find_package.
 # Usage: scripts/test.sh            (all of it)
-#        scripts/test.sh normal     (one of: normal asan tsan install)
+#        scripts/test.sh normal     (one of: normal asan tsan install fuzz)
+# FUZZ_SECONDS (default 60) bounds the libFuzzer run of the HTTP parser.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
@@ -51,5 +52,15 @@ if [[ $which == all || $which == install ]]; then
   cmake -S tests/consumer -B build/consumer -G Ninja -DCMAKE_PREFIX_PATH="$PWD/build/install-prefix" >/dev/null
   cmake --build build/consumer
   build/consumer/consumer
+fi
+if [[ $which == all || $which == fuzz ]]; then
+  echo "=== libFuzzer: HTTP request parser, ${FUZZ_SECONDS:-60} s"
+  scripts/install-deps.sh clang libclang-rt-14-dev
+  mkdir -p build/fuzz/corpus
+  cp tests/fuzz/corpus/http/* build/fuzz/corpus/
+  clang++ -std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -Iinclude \
+    tests/fuzz/http_parser_fuzz.cpp lib/http/parser.cpp -o build/fuzz/http_parser_fuzz
+  build/fuzz/http_parser_fuzz -max_total_time="${FUZZ_SECONDS:-60}" -print_final_stats=1 \
+    build/fuzz/corpus 2>&1 | tail -n 4
 fi
 echo "=== all requested test runs passed"
