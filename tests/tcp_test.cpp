@@ -318,3 +318,36 @@ TEST(TcpActive, ControllingProcessOnAnotherCoreGetsTheData) {
   }, options{.cores = 2});
   EXPECT_EQ(got, "handed over");
 }
+
+TEST(Udp, ADatagramGoesThereAndBackWithTheSendersAddress) {
+  std::string got;
+  std::uint16_t from_port = 0, client_port = 1;
+  coproc::run([&]() -> process {
+    auto server = udp_socket::bind(socket_address::loopback_v4(0));
+    auto client = udp_socket::bind(socket_address::loopback_v4(0));
+    client_port = client.local().port();
+    co_await client.send_to(std::string_view("ping"), server.local(), 5s);
+    char buf[64];
+    auto [n, from] = co_await server.receive_from(buf, 5s);
+    from_port = from.port();
+    co_await server.send_to(std::string_view(buf, n), from, 5s);
+    auto [m, back_from] = co_await client.receive_from(buf, 5s);
+    got.assign(buf, m);
+  }, options{.cores = 1});
+  EXPECT_EQ(got, "ping");
+  EXPECT_EQ(from_port, client_port);
+}
+
+TEST(Udp, ReceiveFromTimesOutWhenNothingComes) {
+  std::error_code ec;
+  coproc::run([&]() -> process {
+    auto u = udp_socket::bind(socket_address::loopback_v4(0));
+    char buf[8];
+    try {
+      co_await u.receive_from(buf, 30ms);
+    } catch (const std::system_error& e) {
+      ec = e.code();
+    }
+  }, options{.cores = 1});
+  EXPECT_EQ(ec, std::make_error_code(std::errc::timed_out));
+}

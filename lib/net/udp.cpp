@@ -1,0 +1,77 @@
+#include "coproc/udp.hpp"
+
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <system_error>
+
+#include "lib/io/io_request.hpp"
+
+namespace coproc {
+
+namespace detail {
+std::pair<std::size_t, socket_address> receive_from_awaiter::await_resume() {
+  const auto n = static_cast<std::size_t>(finish());
+  const std::size_t copy = std::min(n, dst_.size());
+  std::memcpy(dst_.data(), req_->buf.get(), copy);
+  return {copy, socket_address::from_native(reinterpret_cast<const sockaddr*>(&req_->addr),
+                                            req_->msg.msg_namelen)};
+}
+}  // namespace detail
+
+udp_socket udp_socket::bind(const socket_address& at) {
+  udp_socket u;
+  u.fd_ = ::socket(at.family(), SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (u.fd_ < 0) throw std::system_error(errno, std::system_category(), "coproc: socket");
+  u.owner_ = std::shared_ptr<closer>(new closer{u.fd_}, [](closer* c) {
+    ::close(c->fd);
+    delete c;
+  });
+  if (::bind(u.fd_, at.native(), at.native_size()) != 0) {
+    throw std::system_error(errno, std::system_category(), "coproc: bind");
+  }
+  return u;
+}
+
+udp_socket::~udp_socket() { close(); }
+
+void udp_socket::close() noexcept {
+  owner_.reset();
+  fd_ = -1;
+}
+
+detail::send_to_awaiter udp_socket::send_to(std::string_view datagram, const socket_address& to,
+                                            std::chrono::nanoseconds timeout) {
+  if (fd_ < 0) throw std::system_error(EBADF, std::system_category(), "coproc: closed socket");
+  auto* r = new detail::io_request(detail::io_request::op::sendmsg, fd_);
+  r->buf.reset(new char[datagram.empty() ? 1 : datagram.size()]);
+  std::memcpy(r->buf.get(), datagram.data(), datagram.size());
+  r->want = datagram.size();
+  std::memcpy(&r->addr, to.native(), to.native_size());
+  r->addrlen = to.native_size();
+  r->set_timeout(timeout);
+  return detail::send_to_awaiter(r);
+}
+
+detail::receive_from_awaiter udp_socket::receive_from(std::span<char> buf,
+                                                      std::chrono::nanoseconds timeout) {
+  if (fd_ < 0) throw std::system_error(EBADF, std::system_category(), "coproc: closed socket");
+  auto* r = new detail::io_request(detail::io_request::op::recvmsg, fd_);
+  r->buf.reset(new char[buf.empty() ? 1 : buf.size()]);
+  r->want = buf.size();
+  r->set_timeout(timeout);
+  return {r, buf};
+}
+
+socket_address udp_socket::local() const {
+  sockaddr_storage ss{};
+  socklen_t len = sizeof ss;
+  if (::getsockname(fd_, reinterpret_cast<sockaddr*>(&ss), &len) != 0) {
+    throw std::system_error(errno, std::system_category(), "coproc: getsockname");
+  }
+  return socket_address::from_native(reinterpret_cast<sockaddr*>(&ss), len);
+}
+
+}  // namespace coproc
