@@ -151,8 +151,8 @@ void loop::handle_signal(std::uint32_t index, std::uint64_t serial, signal_rec* 
           schedule_exit(p, exit_reason::killed());
         } else if (p->trap_exit) {
           deliver(p, make_message(atom<"EXIT">{}, s->from, s->reason));
-        } else if (!s->reason.is_normal()) {
-          schedule_exit(p, s->reason);
+        } else if (!s->reason.is_normal() || s->from == p->self) {
+          schedule_exit(p, s->reason);  // exit(self(), normal) ends the caller, as in Erlang
         }
         break;
     }

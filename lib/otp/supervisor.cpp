@@ -25,12 +25,17 @@ process stop_child(pid id, std::chrono::milliseconds grace) {
   unlink(id);  // its exit must not come back to us as an EXIT message
   exit(id, exit_reason::shutdown());
   auto is_it = [ref](atom<"DOWN">, monitor_ref m, pid, const exit_reason&) { return m == ref; };
-  const bool gone = co_await receive(
+  bool gone = co_await receive(
       when(is_it, [](atom<"DOWN">, monitor_ref, pid, exit_reason) { return true; }),
       after(grace, [] { return false; }));
   if (!gone) {
     exit(id, exit_reason::kill());
     co_await receive(when(is_it, [](atom<"DOWN">, monitor_ref, pid, exit_reason) {}));
+  }
+  // If it died on its own before the unlink, its EXIT is already queued: drop it.
+  while (co_await receive(when([id](atom<"EXIT">, pid from, const exit_reason&) { return from == id; },
+                               [](atom<"EXIT">, pid, exit_reason) { return true; }),
+                          after(std::chrono::milliseconds(0), [] { return false; }))) {
   }
 }
 
@@ -43,13 +48,13 @@ process stop_children(std::vector<child>& children, std::size_t from) {
 }
 
 struct event {
-  enum { child_exit, other_exit, query } kind;
+  enum { child_exit, parent_exit, stale_exit, query } kind;
   pid from;
   exit_reason reason;
   call_from caller;
 };
 
-process supervise(std::vector<child_spec> specs, supervisor_options opts) {
+process supervise(std::vector<child_spec> specs, supervisor_options opts, pid parent) {
   trap_exit(true);
   std::vector<child> children;
   children.reserve(specs.size());
@@ -74,7 +79,10 @@ process supervise(std::vector<child_spec> specs, supervisor_options opts) {
         [&](atom<"EXIT">, pid from, exit_reason why) {
           const bool mine = std::any_of(children.begin(), children.end(),
                                         [&](const child& c) { return c.id == from; });
-          return event{mine ? event::child_exit : event::other_exit, from, std::move(why), {}};
+          const auto kind = mine             ? event::child_exit
+                            : from == parent ? event::parent_exit
+                                             : event::stale_exit;  // a child we already replaced
+          return event{kind, from, std::move(why), {}};
         },
         [](atom<"$gen_call">, call_from from, atom<"which_children">) {
           return event{event::query, pid{}, {}, from};
@@ -86,7 +94,8 @@ process supervise(std::vector<child_spec> specs, supervisor_options opts) {
       reply(ev.caller, std::move(list));
       continue;
     }
-    if (ev.kind == event::other_exit) {  // our parent is going: take the tree down
+    if (ev.kind == event::stale_exit) continue;
+    if (ev.kind == event::parent_exit) {  // our parent is going: take the tree down
       co_await stop_children(children, 0);
       coproc::exit(ev.reason.is_normal() ? exit_reason::shutdown() : ev.reason);
     }
@@ -135,8 +144,10 @@ process supervise(std::vector<child_spec> specs, supervisor_options opts) {
 }  // namespace
 
 pid start_supervisor(std::vector<child_spec> children, supervisor_options opts) {
-  if (detail::t_current != nullptr) return spawn_link(supervise, std::move(children), opts);
-  return spawn(supervise, std::move(children), opts);
+  if (detail::t_current != nullptr) {
+    return spawn_link(supervise, std::move(children), opts, self());
+  }
+  return spawn(supervise, std::move(children), opts, pid{});
 }
 
 }  // namespace coproc
