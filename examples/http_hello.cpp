@@ -4,11 +4,9 @@
 //   wrk -t2 -c100 -d10s http://127.0.0.1:8080/
 //
 // One acceptor per core on an SO_REUSEPORT listener (the kernel spreads connections
-// over the cores), one process per connection. The parser is strict and bounded
-// (coproc/http.hpp): bad input gets 400/413/414/431/501/505 and a close, a request that
-// trickles in gets 408 after 10 s, an idle keep-alive connection closes after 30 s.
+// over the cores), one process per connection running serve_http (coproc/http_server.hpp):
+// strict bounded parsing, pipelining, 408 for slow senders, idle timeouts.
 #include <coproc/coproc.hpp>
-#include <coproc/http.hpp>
 #include <cstdio>
 #include <cstdlib>
 #include <mutex>
@@ -18,19 +16,6 @@ using namespace coproc;
 using namespace std::chrono_literals;
 
 namespace {
-
-constexpr auto kIdle = 30s;
-constexpr auto kRequestDeadline = 10s;
-
-std::string response(int code, std::string_view type, std::string_view body, bool keep_alive) {
-  std::string r = "HTTP/1.1 " + std::to_string(code) + " " + std::string(http_reason(code)) +
-                  "\r\nServer: coproc\r\nContent-Type: " + std::string(type) +
-                  "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n";
-  if (!keep_alive) r += "Connection: close\r\n";
-  r += "\r\n";
-  r += body;
-  return r;
-}
 
 // Messages per second since the previous /stats request (any connection).
 struct rate_meter {
@@ -71,64 +56,18 @@ subroutine<std::string> stats_page() {
   co_return body;
 }
 
-process connection(tcp_stream s) {
-  static const std::string hello = response(200, "text/plain", "Hello, World!", true);
-  const http_parser parser;
-  std::string buf;
-  char chunk[16 * 1024];
-  try {
-    auto started = std::chrono::steady_clock::now();
-    for (;;) {
-      http_parse_result r = parser.parse(buf);
-      if (r.status == http_status::incomplete) {
-        // Idle between requests; a deadline for the whole request once it has begun.
-        auto limit = buf.empty() ? std::chrono::nanoseconds(kIdle)
-                                 : kRequestDeadline - (std::chrono::steady_clock::now() - started);
-        if (limit <= 0ns) {
-          co_await s.write_all(response(408, "text/plain", "request timeout\n", false), 1s);
-          co_return;
-        }
-        const std::size_t n = co_await s.read_some(chunk, limit);
-        if (n == 0) co_return;
-        if (buf.empty()) started = std::chrono::steady_clock::now();
-        buf.append(chunk, n);
-        continue;
-      }
-      if (r.status != http_status::complete) {
-        const int code = static_cast<int>(r.status);
-        co_await s.write_all(response(code, "text/plain", std::string(http_reason(code)) + "\n",
-                                      false),
-                             1s);
-        co_return;
-      }
-      buf.erase(0, r.consumed);
-      started = std::chrono::steady_clock::now();
-      const http_request& req = r.request;
-      if (req.method != "GET" && req.method != "HEAD") {
-        co_await s.write_all(response(405, "text/plain", "method not allowed\n", req.keep_alive),
-                             5s);
-      } else if (req.target == "/") {
-        if (req.keep_alive) {
-          co_await s.write_all(hello, 5s);
-        } else {
-          co_await s.write_all(response(200, "text/plain", "Hello, World!", false), 5s);
-        }
-      } else if (req.target == "/stats") {
-        co_await s.write_all(response(200, "text/plain", co_await stats_page(), req.keep_alive),
-                             5s);
-      } else {
-        co_await s.write_all(response(404, "text/plain", "not found\n", req.keep_alive), 5s);
-      }
-      if (!req.keep_alive) co_return;
-    }
-  } catch (const std::system_error&) {
-    // Reset, timeout or a closed peer: this connection ends, the server goes on.
+struct hello_app {
+  subroutine<http_response> operator()(const http_request& req) {
+    if (req.method != "GET" && req.method != "HEAD") co_return http_response{405, "text/plain", "method not allowed\n"};
+    if (req.target == "/") co_return http_response{200, "text/plain", "Hello, World!"};
+    if (req.target == "/stats") co_return http_response{200, "text/plain", co_await stats_page()};
+    co_return http_response{404, "text/plain", "not found\n"};
   }
-}
+};
 
 process acceptor(std::uint16_t port) {
   auto listener = tcp_listener::bind(socket_address::any_v4(port), {.reuse_port = true});
-  for (;;) spawn(connection, co_await listener.accept());
+  for (;;) spawn(serve_http<hello_app>, co_await listener.accept(), hello_app{}, http_server_options{});
 }
 
 }  // namespace

@@ -7,6 +7,8 @@
 #include "coproc/crash_report.hpp"
 #include "coproc/exit_reason.hpp"
 #include "coproc/gen_server.hpp"
+#include "coproc/http.hpp"
+#include "coproc/http_server.hpp"
 #include "coproc/io_error.hpp"
 #include "coproc/link.hpp"
 #include "coproc/message.hpp"

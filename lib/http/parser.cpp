@@ -170,10 +170,12 @@ std::string_view http_reason(int code) noexcept {
     case 200: return "OK";
     case 400: return "Bad Request";
     case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
     case 408: return "Request Timeout";
     case 413: return "Content Too Large";
     case 414: return "URI Too Long";
     case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
     case 501: return "Not Implemented";
     case 505: return "HTTP Version Not Supported";
     default: return "Unknown";
@@ -181,3 +183,4 @@ std::string_view http_reason(int code) noexcept {
 }
 
 }  // namespace coproc
+
