@@ -24,9 +24,8 @@ void BM_FanIn(benchmark::State& state) {
       for (int i = 0; i < kSenders * kPerSender; ++i) co_await receive<int>();
     }
   });
-  state.counters["msgs_per_s"] =
-      benchmark::Counter(static_cast<double>(state.iterations()) * kSenders * kPerSender,
-                         benchmark::Counter::kIsRate);
+  state.counters["msgs_per_s"] = benchmark::Counter(
+      static_cast<double>(state.iterations()) * kSenders * kPerSender, benchmark::Counter::kIsRate);
   state.SetLabel(std::to_string(state.range(0)) + " cores");
 }
 BENCHMARK(BM_FanIn)->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMillisecond);

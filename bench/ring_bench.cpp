@@ -44,8 +44,8 @@ void BM_RingHops(benchmark::State& state) {
     }
     for (pid p : nodes) send(p, -1);
   });
-  state.counters["hops_per_s"] = benchmark::Counter(
-      static_cast<double>(state.iterations()) * kHops, benchmark::Counter::kIsRate);
+  state.counters["hops_per_s"] = benchmark::Counter(static_cast<double>(state.iterations()) * kHops,
+                                                    benchmark::Counter::kIsRate);
   state.SetLabel(std::to_string(state.range(0)) + " cores");
 }
 BENCHMARK(BM_RingHops)->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMillisecond);

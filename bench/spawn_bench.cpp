@@ -47,8 +47,8 @@ void BM_SpawnIdle(benchmark::State& state) {
       const auto t0 = std::chrono::steady_clock::now();
       for (int i = 0; i < kProcesses; ++i) spawn(idle, self());
       for (int i = 0; i < kProcesses; ++i) co_await receive<int>();
-      spawn_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0)
-                     .count();
+      spawn_ms =
+          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
       bytes = static_cast<double>(bench::rss_bytes() - before) / kProcesses;
     });
     state.counters["spawn_ms"] = spawn_ms;

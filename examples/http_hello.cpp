@@ -58,7 +58,8 @@ subroutine<std::string> stats_page() {
 
 struct hello_app {
   subroutine<http_response> operator()(const http_request& req) {
-    if (req.method != "GET" && req.method != "HEAD") co_return http_response{405, "text/plain", "method not allowed\n"};
+    if (req.method != "GET" && req.method != "HEAD")
+      co_return http_response{405, "text/plain", "method not allowed\n"};
     if (req.target == "/") co_return http_response{200, "text/plain", "Hello, World!"};
     if (req.target == "/stats") co_return http_response{200, "text/plain", co_await stats_page()};
     co_return http_response{404, "text/plain", "not found\n"};
@@ -67,7 +68,8 @@ struct hello_app {
 
 process acceptor(std::uint16_t port) {
   auto listener = tcp_listener::bind(socket_address::any_v4(port), {.reuse_port = true});
-  for (;;) spawn(serve_http<hello_app>, co_await listener.accept(), hello_app{}, http_server_options{});
+  for (;;)
+    spawn(serve_http<hello_app>, co_await listener.accept(), hello_app{}, http_server_options{});
 }
 
 }  // namespace

@@ -29,4 +29,6 @@ process ping(int rounds) {
   std::cout << "ping-pong: " << rounds << " round trips between core 0 and core 1" << std::endl;
 }
 
-int main() { return coproc::run([] { return ping(100000); }, options{.cores = 2}); }
+int main() {
+  return coproc::run([] { return ping(100000); }, options{.cores = 2});
+}

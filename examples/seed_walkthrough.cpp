@@ -9,8 +9,12 @@ using namespace std::chrono_literals;
 
 namespace {
 
-void say(const std::string& s) { std::cout << s << std::endl; }
-const char* yes_no(bool b) { return b ? "true" : "false"; }
+void say(const std::string& s) {
+  std::cout << s << std::endl;
+}
+const char* yes_no(bool b) {
+  return b ? "true" : "false";
+}
 
 // iex> pid = spawn(fn -> IO.puts("Estou em outro processo") end)
 // iex> Process.alive?(pid)   #=> false
@@ -27,9 +31,8 @@ process session_spawn() {
 // iex> send(pid, "Texto para exibir no processo filho")   # printed by the child
 // iex> send(pid, "Texto para exibir no processo filho")   # child is dead: dropped
 process session_receive() {
-  pid child = spawn([]() -> process {
-    co_await receive([](const std::string& conteudo) { say(conteudo); });
-  });
+  pid child = spawn(
+      []() -> process { co_await receive([](const std::string& conteudo) { say(conteudo); }); });
   std::cout << "Process.alive?(pid) -> " << yes_no(alive(child)) << std::endl;
   send(child, "Texto para exibir no processo filho");
   co_await sleep_for(10ms);
@@ -48,8 +51,9 @@ process session_mailbox() {
 
 // iex> receive do qualquer_coisa -> IO.puts(qualquer_coisa) after 1000 -> IO.puts("Timeout") end
 process session_timeout() {
-  co_await receive([](const message& qualquer_coisa) { say(std::string(qualquer_coisa.type_name())); },
-                   after(1000ms, [] { say("Timeout"); }));
+  co_await receive(
+      [](const message& qualquer_coisa) { say(std::string(qualquer_coisa.type_name())); },
+      after(1000ms, [] { say("Timeout"); }));
 }
 
 process walkthrough() {
@@ -65,4 +69,6 @@ process walkthrough() {
 
 }  // namespace
 
-int main() { return coproc::run(walkthrough); }
+int main() {
+  return coproc::run(walkthrough);
+}

@@ -69,7 +69,7 @@ void reply(const call_from& to, V&& value) {
 namespace detail {
 // The caller's side of a call's ref (lib/otp/call.cpp).
 std::uint64_t begin_call(const pid& server, message_node** mark);
-void end_call(std::uint64_t ref) noexcept;  // demonitor + flush, and drop the alias
+void end_call(std::uint64_t ref) noexcept;     // demonitor + flush, and drop the alias
 void forget_call(std::uint64_t ref) noexcept;  // the server died: drop the alias
 }  // namespace detail
 
@@ -79,22 +79,22 @@ auto call(const pid& server, std::chrono::duration<Rep, Period> timeout, Req&&..
   detail::message_node* mark = nullptr;
   const std::uint64_t ref = detail::begin_call(server, &mark);
   send(server, atom<"$gen_call">{}, call_from{self(), ref}, std::forward<Req>(request)...);
-  return receive(
-             when([ref](const reply_box<R>& r) { return r.ref == ref; },
-                  [ref](reply_box<R> r) -> R {
-                    detail::end_call(ref);
-                    return std::move(r.value);
-                  }),
-             when([ref](atom<"DOWN">, monitor_ref m, pid, const exit_reason&) { return m.id == ref; },
-                  [ref](atom<"DOWN">, monitor_ref, pid, exit_reason why) -> R {
-                    detail::forget_call(ref);
-                    throw call_error(std::move(why));
-                  }),
-             after(timeout,
-                   [ref]() -> R {
-                     detail::end_call(ref);
-                     throw call_timeout();
-                   }))
+  return receive(when([ref](const reply_box<R>& r) { return r.ref == ref; },
+                      [ref](reply_box<R> r) -> R {
+                        detail::end_call(ref);
+                        return std::move(r.value);
+                      }),
+                 when([ref](atom<"DOWN">, monitor_ref m, pid,
+                            const exit_reason&) { return m.id == ref; },
+                      [ref](atom<"DOWN">, monitor_ref, pid, exit_reason why) -> R {
+                        detail::forget_call(ref);
+                        throw call_error(std::move(why));
+                      }),
+                 after(timeout,
+                       [ref]() -> R {
+                         detail::end_call(ref);
+                         throw call_timeout();
+                       }))
       .start_after(mark);
 }
 

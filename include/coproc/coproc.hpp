@@ -24,5 +24,5 @@
 #include "coproc/supervisor.hpp"
 #include "coproc/task.hpp"
 #include "coproc/tcp.hpp"
-#include "coproc/udp.hpp"
 #include "coproc/timer.hpp"
+#include "coproc/udp.hpp"

@@ -53,13 +53,14 @@ struct call_request final : server_request<State> {
   std::tuple<Req...> args;
   explicit call_request(Req... a) : args(std::move(a)...) {}
   void run(State& state, const call_from* from) override {
-    using R = decltype(std::apply([&](auto&... a) { return state.handle_call(std::move(a)...); },
-                                  args));
+    using R =
+        decltype(std::apply([&](auto&... a) { return state.handle_call(std::move(a)...); }, args));
     if constexpr (std::is_void_v<R>) {
       std::apply([&](auto&... a) { state.handle_call(std::move(a)...); }, args);
       reply(*from, atom<"ok">{});
     } else {
-      reply(*from, std::apply([&](auto&... a) { return state.handle_call(std::move(a)...); }, args));
+      reply(*from,
+            std::apply([&](auto&... a) { return state.handle_call(std::move(a)...); }, args));
     }
   }
 };
@@ -77,18 +78,16 @@ template <class State, class... A>
 process server_loop(A... args) {
   State state(std::move(args)...);
   for (;;) {
-    co_await receive(
-        [&](atom<"$gen_call">, call_from from, std::unique_ptr<server_request<State>> req) {
-          req->run(state, &from);
-        },
-        [&](atom<"$gen_cast">, std::unique_ptr<server_request<State>> req) {
-          req->run(state, nullptr);
-        },
-        [&](message m) {
-          if constexpr (requires { state.handle_info(std::move(m)); }) {
-            state.handle_info(std::move(m));
-          }
-        });
+    co_await receive([&](atom<"$gen_call">, call_from from,
+                         std::unique_ptr<server_request<State>> req) { req->run(state, &from); },
+                     [&](atom<"$gen_cast">, std::unique_ptr<server_request<State>> req) {
+                       req->run(state, nullptr);
+                     },
+                     [&](message m) {
+                       if constexpr (requires { state.handle_info(std::move(m)); }) {
+                         state.handle_info(std::move(m));
+                       }
+                     });
   }
 }
 

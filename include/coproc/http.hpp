@@ -24,16 +24,16 @@
 namespace coproc {
 
 struct http_limits {
-  std::size_t max_request_line = 8 * 1024;
-  std::size_t max_header_bytes = 16 * 1024;  // request line + headers + blank line
+  std::size_t max_request_line = std::size_t{8} * 1024;
+  std::size_t max_header_bytes = std::size_t{16} * 1024;  // request line + headers + blank line
   std::size_t max_headers = 100;
-  std::size_t max_body = 1024 * 1024;
+  std::size_t max_body = std::size_t{1024} * 1024;
 };
 
 struct http_request {
   std::string method;
   std::string target;
-  int version_minor = 1;  // HTTP/1.<minor>
+  int version_minor = 1;                                     // HTTP/1.<minor>
   std::vector<std::pair<std::string, std::string>> headers;  // names lower-cased
   std::string body;
   bool keep_alive = true;

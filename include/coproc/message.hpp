@@ -55,7 +55,8 @@ template <class T>
 struct typed_node final : message_node {
   T value;
   template <class... A>
-  explicit typed_node(A&&... a) : message_node{nullptr, type_id<T>()}, value(std::forward<A>(a)...) {}
+  explicit typed_node(A&&... a)
+      : message_node{nullptr, type_id<T>()}, value(std::forward<A>(a)...) {}
 };
 
 template <class T>
@@ -96,7 +97,9 @@ const message_type_info* type_id() noexcept {
   return &type_info_for<T>;
 }
 
-inline void destroy(message_node* n) noexcept { n->type->destroy(n); }
+inline void destroy(message_node* n) noexcept {
+  n->type->destroy(n);
+}
 
 // Which payload type a sent value becomes.
 template <class T>
@@ -187,7 +190,9 @@ class message {
 
 namespace detail {
 
-inline message_node* release(message&& m) noexcept { return std::exchange(m.node_, nullptr); }
+inline message_node* release(message&& m) noexcept {
+  return std::exchange(m.node_, nullptr);
+}
 
 template <class... V>
 message_node* make_message(V&&... v) {

@@ -21,9 +21,9 @@ namespace coproc {
 class [[nodiscard]] process {
  public:
   struct promise_type {
-    detail::pcb* owner = nullptr;            // set when this is a process's outermost frame
-    std::coroutine_handle<> continuation;    // set when awaited as a subroutine
-    std::exception_ptr error;                // a subroutine's escaped exception
+    detail::pcb* owner = nullptr;          // set when this is a process's outermost frame
+    std::coroutine_handle<> continuation;  // set when awaited as a subroutine
+    std::exception_ptr error;              // a subroutine's escaped exception
 
     process get_return_object() noexcept {
       return process{std::coroutine_handle<promise_type>::from_promise(*this)};

@@ -74,7 +74,9 @@ struct is_after<after_clause<Fn>> : std::true_type {};
 struct no_after {};
 
 template <class C>
-inline constexpr bool has_guard = requires(C& c) { c.pred; };
+inline constexpr bool has_guard = requires(C& c) {
+  c.pred;
+};
 
 // The awaiter behind co_await receive(...). It lives in the coroutine frame while the
 // process waits, so its timer node needs no allocation.
@@ -104,10 +106,10 @@ class receive_awaiter : public receive_wait {
   receive_awaiter& operator=(const receive_awaiter&) = delete;
   receive_awaiter(receive_awaiter&& o) noexcept(std::is_nothrow_move_constructible_v<After>)
       : receive_wait(),
-      after_(std::move(o.after_)),
-      set_(std::move(o.set_)),
-      from_mark_(o.from_mark_),
-      mark_(o.mark_) {
+        after_(std::move(o.after_)),
+        set_(std::move(o.set_)),
+        from_mark_(o.from_mark_),
+        mark_(o.mark_) {
     try_match = &on_delivery;
   }
   ~receive_awaiter() {
@@ -235,8 +237,8 @@ void wake_timed_out(receive_wait* w) noexcept;
 
 template <class After, class... C>
 void receive_awaiter<After, C...>::on_timeout(timer_node* t) noexcept {
-  auto* w = reinterpret_cast<receive_wait*>(reinterpret_cast<char*>(t) -
-                                            offsetof(receive_wait, timer));
+  auto* w =
+      reinterpret_cast<receive_wait*>(reinterpret_cast<char*>(t) - offsetof(receive_wait, timer));
   wake_timed_out(w);
 }
 
@@ -245,8 +247,10 @@ auto make_receive(std::tuple<A...>&& args, std::index_sequence<I...> /*unused*/)
   constexpr std::size_t n = sizeof...(A);
   using last = std::tuple_element_t<n - 1, std::tuple<A...>>;
   if constexpr (is_after<last>::value) {
+    // Each element is moved out once; the tuple itself is not used again.
     return receive_awaiter<last, std::tuple_element_t<I, std::tuple<A...>>...>{
-        std::get<n - 1>(std::move(args)), std::tuple{std::get<I>(std::move(args))...}};
+        std::get<n - 1>(std::move(args)),              // NOLINT(bugprone-use-after-move)
+        std::tuple{std::get<I>(std::move(args))...}};  // NOLINT(bugprone-use-after-move)
   } else {
     return receive_awaiter<no_after, A...>{no_after{}, std::move(args)};
   }
@@ -295,6 +299,8 @@ struct yield_awaiter {
   void await_suspend(std::coroutine_handle<> h) const noexcept { detail::yield_current(h); }
   void await_resume() const noexcept {}
 };
-inline yield_awaiter yield() noexcept { return {}; }
+inline yield_awaiter yield() noexcept {
+  return {};
+}
 
 }  // namespace coproc

@@ -22,8 +22,8 @@
 #include "coproc/clock.hpp"
 #include "coproc/process.hpp"
 #include "coproc/receive.hpp"
-#include "coproc/subroutine.hpp"
 #include "coproc/spawn.hpp"
+#include "coproc/subroutine.hpp"
 
 namespace coproc {
 
@@ -42,11 +42,11 @@ struct options {
 
 // Counters of one core, for /stats pages and benchmarks. Read without stopping it.
 struct core_stats {
-  std::uint64_t processes = 0;       // live processes on this core
-  std::uint64_t spawned = 0;         // processes started here since the runtime began
-  std::uint64_t messages = 0;        // messages delivered into mailboxes here
-  std::uint64_t wakeups = 0;         // times the loop was woken from sleep in the ring
-  std::uint64_t sleeps = 0;          // times the loop went to sleep
+  std::uint64_t processes = 0;  // live processes on this core
+  std::uint64_t spawned = 0;    // processes started here since the runtime began
+  std::uint64_t messages = 0;   // messages delivered into mailboxes here
+  std::uint64_t wakeups = 0;    // times the loop was woken from sleep in the ring
+  std::uint64_t sleeps = 0;     // times the loop went to sleep
 };
 
 namespace detail {
@@ -103,7 +103,8 @@ int run(F&& main_fn, options opts = {}) {
 
 namespace coproc {
 inline auto top_mailboxes(std::size_t n, std::chrono::milliseconds timeout) {
-  return [](std::size_t n, std::chrono::milliseconds timeout) -> subroutine<std::vector<mailbox_info>> {
+  return [](std::size_t n,
+            std::chrono::milliseconds timeout) -> subroutine<std::vector<mailbox_info>> {
     const std::size_t cores = runtime_stats().size();
     detail::request_top_mailboxes(n, self());
     std::vector<mailbox_info> all;

@@ -76,8 +76,8 @@ class scoped_process {
     // With after(): the deadline, saturated so that after(hours::max()) waits "forever".
     const auto now = std::chrono::steady_clock::now();
     const auto room = std::chrono::steady_clock::time_point::max() - now;
-    const auto deadline = a.timeout() >= room ? std::chrono::steady_clock::time_point::max()
-                                              : now + a.timeout();
+    const auto deadline =
+        a.timeout() >= room ? std::chrono::steady_clock::time_point::max() : now + a.timeout();
     detail::message_node* prev = nullptr;  // last node already tested
     for (;;) {
       detail::message_node* n = prev != nullptr ? prev->next : box_->head;

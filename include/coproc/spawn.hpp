@@ -30,8 +30,7 @@ namespace detail {
 template <class List>
 struct all_by_value;
 template <class... A>
-struct all_by_value<type_list<A...>>
-    : std::bool_constant<(!std::is_reference_v<A> && ...)> {};
+struct all_by_value<type_list<A...>> : std::bool_constant<(!std::is_reference_v<A> && ...)> {};
 
 // Can f(args...) be called directly, with its frame as the only owner of everything?
 // True for a function pointer or a capture-less lambda whose parameters are all by
@@ -39,13 +38,14 @@ struct all_by_value<type_list<A...>>
 template <class F, class = void>
 struct direct_spawn : std::false_type {};
 template <class F>
-struct direct_spawn<F, std::enable_if_t<std::is_pointer_v<F> &&
-                                        std::is_function_v<std::remove_pointer_t<F>>>>
+struct direct_spawn<
+    F, std::enable_if_t<std::is_pointer_v<F> && std::is_function_v<std::remove_pointer_t<F>>>>
     : all_by_value<typename signature<F>::args> {};
 template <class F>
-struct direct_spawn<F, std::enable_if_t<std::is_class_v<F> && std::is_empty_v<F> &&
-                                        requires { &F::operator(); }>>
-    : all_by_value<typename signature<F>::args> {};
+    struct direct_spawn < F,
+    std::enable_if_t < std::is_class_v<F>&& std::is_empty_v<F>&& requires {
+  &F::operator();
+} >> : all_by_value<typename signature<F>::args>{};
 
 template <class F, class... A>
 process owning_frame(F f, A... args) {

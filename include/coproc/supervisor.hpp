@@ -55,7 +55,7 @@ pid start_supervisor(std::vector<child_spec> children, supervisor_options opts =
 // co_await which_children(sup, 1s)
 inline auto which_children(const pid& supervisor, std::chrono::milliseconds timeout) {
   return call<std::vector<std::pair<std::string, pid>>>(supervisor, timeout,
-                                                         atom<"which_children">{});
+                                                        atom<"which_children">{});
 }
 
 }  // namespace coproc

@@ -35,6 +35,7 @@
 #include <memory>
 #include <span>
 #include <string_view>
+#include <utility>
 
 #include "coproc/detail/io_awaiter.hpp"
 #include "coproc/pid.hpp"
@@ -68,9 +69,10 @@ class accept_awaiter : public io_awaiter {
 class connect_awaiter : public io_awaiter {
  public:
   connect_awaiter(io_request* r, int fd) noexcept : io_awaiter(r), fd_(fd) {}
-  connect_awaiter(connect_awaiter&& o) noexcept : io_awaiter(std::move(o)), fd_(o.fd_) {
-    o.fd_ = -1;
-  }
+  // The base takes only the request; fd_ is a separate member.
+  connect_awaiter(connect_awaiter&& o) noexcept
+      : io_awaiter(std::move(o)),
+        fd_(std::exchange(o.fd_, -1)) {}  // NOLINT(bugprone-use-after-move)
   ~connect_awaiter();
   tcp_stream await_resume();
 
@@ -105,7 +107,8 @@ class tcp_stream {
                                          std::chrono::nanoseconds timeout = no_timeout);
 
   // Up to buf.size() bytes; 0 at end of stream.
-  detail::read_awaiter read_some(std::span<char> buf, std::chrono::nanoseconds timeout = no_timeout);
+  detail::read_awaiter read_some(std::span<char> buf,
+                                 std::chrono::nanoseconds timeout = no_timeout);
   // Exactly buf.size() bytes; end of stream first throws io_errc::eof.
   detail::read_awaiter read_exact(std::span<char> buf,
                                   std::chrono::nanoseconds timeout = no_timeout);

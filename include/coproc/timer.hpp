@@ -55,8 +55,7 @@ class timer_ref {
 template <class Rep, class Period, class... V>
 timer_ref send_after(std::chrono::duration<Rep, Period> delay, const pid& to, V&&... values) {
   auto ns = detail::clamp_ns(delay).count();
-  return timer_ref{
-      detail::schedule_send(ns, to, detail::make_message(std::forward<V>(values)...))};
+  return timer_ref{detail::schedule_send(ns, to, detail::make_message(std::forward<V>(values)...))};
 }
 
 // Stops a pending send_after. True if the message will now never be sent.

@@ -32,8 +32,8 @@
 
 #include "coproc/crash_report.hpp"
 #include "coproc/scoped_process.hpp"
-#include "lib/otp/signals.hpp"
 #include "lib/core/runtime_impl.hpp"
+#include "lib/otp/signals.hpp"
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -49,8 +49,8 @@ thread_local constinit pcb* t_current = nullptr;
 
 namespace {
 
-constexpr unsigned kBatch = 256;           // resumes per turn
-constexpr unsigned kFifoShare = 16;        // of which at least these come from the queue's back
+constexpr unsigned kBatch = 256;            // resumes per turn
+constexpr unsigned kFifoShare = 16;         // of which at least these come from the queue's back
 constexpr unsigned kPlacementPeriod = 256;  // spawns between placement decisions
 constexpr std::size_t kSpillAbove = 128;    // runnable processes before spawns spill over
 constexpr std::uint32_t kFreshBlock = 256;  // table indices reserved at a time
@@ -73,8 +73,8 @@ loop::loop(runtime_impl& rt, unsigned index)
       spawn_target_(index) {
   inbound_.reserve(ncores_);
   for (unsigned i = 0; i < ncores_; ++i) {
-    inbound_.push_back(std::make_unique<
-                       boost::lockfree::spsc_queue<envelope, boost::lockfree::capacity<1024>>>());
+    inbound_.push_back(
+        std::make_unique<boost::lockfree::spsc_queue<envelope, boost::lockfree::capacity<1024>>>());
   }
   if (int rc = io_uring_queue_init(256, &ring_, 0); rc < 0) {
     throw std::system_error(-rc, std::system_category(), "coproc: io_uring_queue_init");
@@ -645,8 +645,9 @@ void loop::inspect_mailboxes(void* raw) noexcept {
     std::vector<mailbox_info> top;
     for (pcb* p = all_; p != nullptr; p = p->all_next) top.push_back({p->self, p->mailbox_len});
     const std::size_t n = std::min(req->n, top.size());
-    std::partial_sort(top.begin(), top.begin() + static_cast<std::ptrdiff_t>(n), top.end(),
-                      [](const mailbox_info& a, const mailbox_info& b) { return a.length > b.length; });
+    std::partial_sort(
+        top.begin(), top.begin() + static_cast<std::ptrdiff_t>(n), top.end(),
+        [](const mailbox_info& a, const mailbox_info& b) { return a.length > b.length; });
     top.resize(n);
     route(req->reply_to, make_message(atom<"$top_mailboxes">{}, std::move(top)));
   } catch (...) {

@@ -72,7 +72,7 @@ class loop {
   void send_remote(unsigned core, envelope e);
   void make_runnable(pcb* p) noexcept;       // at the back of the run queue
   void make_runnable_soon(pcb* p) noexcept;  // at the front, while this turn's budget lasts
-  void adopt(pcb* p) noexcept;  // a new process placed on this core
+  void adopt(pcb* p) noexcept;               // a new process placed on this core
   unsigned pick_spawn_core() noexcept;
   // Signals (lib/otp/signals.cpp). handle_signal takes ownership of s.
   void handle_signal(std::uint32_t index, std::uint64_t serial, signal_rec* s) noexcept;
@@ -119,7 +119,6 @@ class loop {
   void shut_down();
   void dispose(const envelope& e) noexcept;
 
-
   static void on_wake_read(io_completion* c, int res, unsigned flags) noexcept;
 
   runtime_impl& rt_;
@@ -140,7 +139,8 @@ class loop {
   timer_heap timers_;
 
   // Cross-core traffic. inbound_[c] is written only by core c.
-  std::vector<std::unique_ptr<boost::lockfree::spsc_queue<envelope, boost::lockfree::capacity<1024>>>>
+  std::vector<
+      std::unique_ptr<boost::lockfree::spsc_queue<envelope, boost::lockfree::capacity<1024>>>>
       inbound_;
   // Threads that are not cores (main, tests, scoped_process users) post here. This is
   // glue traffic, not a hot path, so a mutex is fine (and is clean under TSan, which
@@ -148,8 +148,8 @@ class loop {
   std::mutex foreign_mu_;
   std::vector<envelope> foreign_;
   std::atomic<bool> foreign_pending_{false};
-  std::vector<std::deque<envelope>> overflow_;        // per destination, when its queue is full
-  std::vector<unsigned> wake_list_;                   // cores sent to since the last flush
+  std::vector<std::deque<envelope>> overflow_;  // per destination, when its queue is full
+  std::vector<unsigned> wake_list_;             // cores sent to since the last flush
   std::vector<bool> wake_listed_;
 
   // Placement.

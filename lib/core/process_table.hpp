@@ -31,7 +31,8 @@ class process_table {
   static constexpr std::uint32_t kMaxChunks = 1U << 16;  // 268M processes
 
   process_table() : dir_(new std::atomic<slot*>[kMaxChunks]) {
-    for (std::uint32_t i = 0; i < kMaxChunks; ++i) dir_[i].store(nullptr, std::memory_order_relaxed);
+    for (std::uint32_t i = 0; i < kMaxChunks; ++i)
+      dir_[i].store(nullptr, std::memory_order_relaxed);
   }
   ~process_table() {
     for (std::uint32_t i = 0; i < kMaxChunks; ++i) delete[] dir_[i].load(std::memory_order_relaxed);

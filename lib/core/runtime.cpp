@@ -191,8 +191,7 @@ void route(const pid& to, message_node* n) noexcept {
     return;
   }
   runtime_impl* rt = g_runtime.load(std::memory_order_acquire);
-  if (rt == nullptr || rt->stopping() || to.core >= rt->cores() || to.node != 0 ||
-      to.serial == 0) {
+  if (rt == nullptr || rt->stopping() || to.core >= rt->cores() || to.node != 0 || to.serial == 0) {
     destroy(n);
     return;
   }
@@ -272,7 +271,9 @@ std::string to_string(const pid& p) {
          std::to_string(p.core) + ">";
 }
 
-std::ostream& operator<<(std::ostream& os, const pid& p) { return os << to_string(p); }
+std::ostream& operator<<(std::ostream& os, const pid& p) {
+  return os << to_string(p);
+}
 
 std::vector<core_stats> runtime_stats() {
   std::vector<core_stats> out;
@@ -286,7 +287,9 @@ runtime::runtime(options opts) : impl_(std::make_unique<detail::runtime_impl>(op
 
 runtime::~runtime() = default;
 
-unsigned runtime::cores() const noexcept { return impl_->cores(); }
+unsigned runtime::cores() const noexcept {
+  return impl_->cores();
+}
 
 core_stats runtime::stats(unsigned core) const noexcept {
   return core < impl_->cores() ? impl_->at(core).stats() : core_stats{};

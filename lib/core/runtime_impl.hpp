@@ -39,9 +39,7 @@ class runtime_impl {
   std::uint64_t reserve_refs(std::uint64_t n) noexcept {
     return refs_.fetch_add(n, std::memory_order_relaxed);
   }
-  unsigned round_robin() noexcept {
-    return rr_.fetch_add(1, std::memory_order_relaxed) % cores();
-  }
+  unsigned round_robin() noexcept { return rr_.fetch_add(1, std::memory_order_relaxed) % cores(); }
 
   // run(): the main process.
   void begin_main();

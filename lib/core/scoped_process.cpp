@@ -68,7 +68,9 @@ scoped_process::scoped_process() : box_(new detail::foreign_box) {
   }
 }
 
-scoped_process::~scoped_process() { detail::close_foreign(pid_, box_); }
+scoped_process::~scoped_process() {
+  detail::close_foreign(pid_, box_);
+}
 
 std::size_t scoped_process::mailbox_size() const {
   std::lock_guard lock(box_->mu);

@@ -13,8 +13,21 @@ bool is_tchar(char c) {
   const auto u = static_cast<unsigned char>(c);
   if (std::isalnum(u) != 0) return true;
   switch (c) {
-    case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+':
-    case '-': case '.': case '^': case '_': case '`': case '|': case '~':
+    case '!':
+    case '#':
+    case '$':
+    case '%':
+    case '&':
+    case '\'':
+    case '*':
+    case '+':
+    case '-':
+    case '.':
+    case '^':
+    case '_':
+    case '`':
+    case '|':
+    case '~':
       return true;
     default:
       return false;
@@ -27,9 +40,8 @@ bool is_field_char(char c) {  // VCHAR, obs-text, SP, HTAB
 }
 
 bool known_method(std::string_view m) {
-  static constexpr std::string_view kMethods[] = {"GET",     "HEAD",    "POST",  "PUT",
-                                                  "DELETE",  "OPTIONS", "PATCH", "TRACE",
-                                                  "CONNECT"};
+  static constexpr std::string_view kMethods[] = {"GET",     "HEAD",  "POST",  "PUT",    "DELETE",
+                                                  "OPTIONS", "PATCH", "TRACE", "CONNECT"};
   return std::find(std::begin(kMethods), std::end(kMethods), m) != std::end(kMethods);
 }
 
@@ -138,7 +150,7 @@ http_parse_result http_parser::parse(std::string_view buf) const {
       if (ec != std::errc() || p != value.data() + value.size() || value.empty() ||
           (has_length && n != length)) {
         return fail(ec == std::errc::result_out_of_range ? http_status::payload_too_large
-                                                          : http_status::bad_request);
+                                                         : http_status::bad_request);
       }
       has_length = true;
       length = n;
@@ -167,20 +179,31 @@ http_parse_result http_parser::parse(std::string_view buf) const {
 
 std::string_view http_reason(int code) noexcept {
   switch (code) {
-    case 200: return "OK";
-    case 400: return "Bad Request";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 408: return "Request Timeout";
-    case 413: return "Content Too Large";
-    case 414: return "URI Too Long";
-    case 431: return "Request Header Fields Too Large";
-    case 500: return "Internal Server Error";
-    case 501: return "Not Implemented";
-    case 505: return "HTTP Version Not Supported";
-    default: return "Unknown";
+    case 200:
+      return "OK";
+    case 400:
+      return "Bad Request";
+    case 404:
+      return "Not Found";
+    case 405:
+      return "Method Not Allowed";
+    case 408:
+      return "Request Timeout";
+    case 413:
+      return "Content Too Large";
+    case 414:
+      return "URI Too Long";
+    case 431:
+      return "Request Header Fields Too Large";
+    case 500:
+      return "Internal Server Error";
+    case 501:
+      return "Not Implemented";
+    case 505:
+      return "HTTP Version Not Supported";
+    default:
+      return "Unknown";
   }
 }
 
 }  // namespace coproc
-

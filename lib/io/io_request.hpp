@@ -23,7 +23,7 @@ struct io_request : io_completion {
   enum class op : std::uint8_t { accept, connect, recv, send, recvmsg, sendmsg };
   op kind;
   int fd = -1;
-  bool exact = false;     // recv/send: keep going until `want` bytes (read_exact, write_all)
+  bool exact = false;  // recv/send: keep going until `want` bytes (read_exact, write_all)
   bool submitted = false;
   bool done = false;
   bool orphaned = false;

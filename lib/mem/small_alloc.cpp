@@ -20,7 +20,7 @@ constexpr std::size_t kGranule = 16;
 constexpr std::size_t kMaxPooled = 1024;
 constexpr std::size_t kClasses = kMaxPooled / kGranule + 1;
 constexpr std::size_t kBatch = 256;
-constexpr std::size_t kSlabBytes = 64 * 1024;
+constexpr std::size_t kSlabBytes = std::size_t{64} * 1024;
 
 struct free_block {
   free_block* next;
@@ -140,13 +140,19 @@ class thread_pool {
 
 thread_local thread_pool t_pool;
 
-constexpr std::size_t size_class(std::size_t size) { return (size + kGranule - 1) / kGranule; }
+constexpr std::size_t size_class(std::size_t size) {
+  return (size + kGranule - 1) / kGranule;
+}
 
 }  // namespace
 
 #if defined(COPROC_NO_POOL)
-void* small_alloc(std::size_t size) { return ::operator new(size); }
-void small_free(void* p, std::size_t /*size*/) noexcept { ::operator delete(p); }
+void* small_alloc(std::size_t size) {
+  return ::operator new(size);
+}
+void small_free(void* p, std::size_t /*size*/) noexcept {
+  ::operator delete(p);
+}
 #else
 void* small_alloc(std::size_t size) {
   if (size > kMaxPooled) return ::operator new(size);

@@ -53,7 +53,7 @@ namespace {
 
 // The runtime's read loop for one active-mode stream, on the core that armed it.
 struct active_reader final : io_completion {
-  static constexpr std::size_t kChunk = 64 * 1024;
+  static constexpr std::size_t kChunk = std::size_t{64} * 1024;
   std::shared_ptr<socket_core> sock;
   loop* home;
   std::unique_ptr<char[]> buf{new char[kChunk]};
@@ -147,7 +147,9 @@ std::size_t read_awaiter::await_resume() {
 tcp_stream::tcp_stream(std::shared_ptr<detail::socket_core> core) noexcept
     : core_(std::move(core)) {}
 
-tcp_stream::~tcp_stream() { close(); }
+tcp_stream::~tcp_stream() {
+  close();
+}
 
 detail::connect_awaiter tcp_stream::connect(const socket_address& to,
                                             std::chrono::nanoseconds timeout) {
@@ -203,9 +205,15 @@ void tcp_stream::close() noexcept {
   core_.reset();
 }
 
-bool tcp_stream::is_open() const noexcept { return static_cast<bool>(core_); }
-socket_id tcp_stream::id() const noexcept { return core_ ? core_->id : socket_id{}; }
-int tcp_stream::native_handle() const noexcept { return core_ ? core_->fd : -1; }
+bool tcp_stream::is_open() const noexcept {
+  return static_cast<bool>(core_);
+}
+socket_id tcp_stream::id() const noexcept {
+  return core_ ? core_->id : socket_id{};
+}
+int tcp_stream::native_handle() const noexcept {
+  return core_ ? core_->fd : -1;
+}
 
 socket_address tcp_stream::peer() const {
   sockaddr_storage ss{};
@@ -259,7 +267,9 @@ tcp_listener tcp_listener::bind(const socket_address& at, listen_options opts) {
   return l;
 }
 
-tcp_listener::~tcp_listener() { close(); }
+tcp_listener::~tcp_listener() {
+  close();
+}
 
 detail::accept_awaiter tcp_listener::accept(std::chrono::nanoseconds timeout) {
   if (!core_) throw std::system_error(EBADF, std::system_category(), "coproc: closed listener");
@@ -277,7 +287,11 @@ socket_address tcp_listener::local() const {
   return socket_address::from_native(reinterpret_cast<sockaddr*>(&ss), len);
 }
 
-void tcp_listener::close() noexcept { core_.reset(); }
-int tcp_listener::native_handle() const noexcept { return core_ ? core_->fd : -1; }
+void tcp_listener::close() noexcept {
+  core_.reset();
+}
+int tcp_listener::native_handle() const noexcept {
+  return core_ ? core_->fd : -1;
+}
 
 }  // namespace coproc

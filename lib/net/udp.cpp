@@ -35,7 +35,9 @@ udp_socket udp_socket::bind(const socket_address& at) {
   return u;
 }
 
-udp_socket::~udp_socket() { close(); }
+udp_socket::~udp_socket() {
+  close();
+}
 
 void udp_socket::close() noexcept {
   owner_.reset();

@@ -30,7 +30,9 @@ message_node* drop_alias(pcb* me, std::uint64_t ref) noexcept {
 }
 }  // namespace
 
-void forget_call(std::uint64_t ref) noexcept { drop_alias(t_current, ref); }
+void forget_call(std::uint64_t ref) noexcept {
+  drop_alias(t_current, ref);
+}
 
 void end_call(std::uint64_t ref) noexcept {
   pcb* me = t_current;

@@ -13,9 +13,10 @@ std::shared_ptr<const std::function<void(const crash_report&)>> g_reporter;
 }  // namespace
 
 void set_crash_reporter(std::function<void(const crash_report&)> reporter) {
-  auto fn = reporter ? std::make_shared<const std::function<void(const crash_report&)>>(
-                           std::move(reporter))
-                     : nullptr;
+  auto fn =
+      reporter
+          ? std::make_shared<const std::function<void(const crash_report&)>>(std::move(reporter))
+          : nullptr;
   std::lock_guard lock(g_reporter_mu);
   g_reporter = std::move(fn);
 }

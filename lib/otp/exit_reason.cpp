@@ -13,13 +13,20 @@ exit_reason exit_reason::from_name(std::string_view name) {
 
 std::string exit_reason::to_string() const {
   switch (kind_) {
-    case kind::normal: return "normal";
-    case kind::shutdown: return "shutdown";
-    case kind::kill: return "kill";
-    case kind::killed: return "killed";
-    case kind::noproc: return "noproc";
-    case kind::exception: return "{exception, \"" + text_ + "\"}";
-    case kind::user: return text_;
+    case kind::normal:
+      return "normal";
+    case kind::shutdown:
+      return "shutdown";
+    case kind::kill:
+      return "kill";
+    case kind::killed:
+      return "killed";
+    case kind::noproc:
+      return "noproc";
+    case kind::exception:
+      return "{exception, \"" + text_ + "\"}";
+    case kind::user:
+      return text_;
   }
   return text_;
 }

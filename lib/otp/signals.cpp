@@ -57,8 +57,7 @@ void post_signal(const pid& to, signal_rec* s) noexcept {
     return;
   }
   runtime_impl* rt = g_runtime.load(std::memory_order_acquire);
-  if (rt == nullptr || rt->stopping() || to.node != 0 || to.serial == 0 ||
-      to.core >= rt->cores()) {
+  if (rt == nullptr || rt->stopping() || to.node != 0 || to.serial == 0 || to.core >= rt->cores()) {
     delete s;
     return;
   }
@@ -131,8 +130,8 @@ void loop::handle_signal(std::uint32_t index, std::uint64_t serial, signal_rec* 
         break;
       case signal_rec::monitor:
         if (p == nullptr) {
-          route(s->from, make_message(atom<"DOWN">{}, monitor_ref{s->ref}, target,
-                                      exit_reason::noproc()));
+          route(s->from,
+                make_message(atom<"DOWN">{}, monitor_ref{s->ref}, target, exit_reason::noproc()));
         } else {
           ext_of(p).watchers.push_back({s->ref, s->from});
         }
@@ -235,15 +234,21 @@ void exit(const pid& p, exit_reason reason) {
   detail::post(p, detail::signal_rec::exit, from, 0, std::move(reason));
 }
 
-void exit(exit_reason reason) { throw process_exit(std::move(reason)); }
+void exit(exit_reason reason) {
+  throw process_exit(std::move(reason));
+}
 
 bool trap_exit(bool on) {
   detail::pcb* me = detail::running_process("trap_exit()");
   return std::exchange(me->trap_exit, on);
 }
 
-std::string to_string(const monitor_ref& r) { return "#Reference<0." + std::to_string(r.id) + ">"; }
+std::string to_string(const monitor_ref& r) {
+  return "#Reference<0." + std::to_string(r.id) + ">";
+}
 
-std::ostream& operator<<(std::ostream& os, const monitor_ref& r) { return os << to_string(r); }
+std::ostream& operator<<(std::ostream& os, const monitor_ref& r) {
+  return os << to_string(r);
+}
 
 }  // namespace coproc

@@ -27,8 +27,8 @@ struct pcb_ext {
     std::uint64_t ref;
     message_node* mark;  // mailbox tail when the call began: its reply and DOWN come after
   };
-  std::vector<alias> aliases;  // calls awaiting a reply; a reply to any other ref is dropped
-  bool exit_scheduled = false;          // in the loop's kill list, or will be at adopt
+  std::vector<alias> aliases;   // calls awaiting a reply; a reply to any other ref is dropped
+  bool exit_scheduled = false;  // in the loop's kill list, or will be at adopt
 };
 
 struct signal_rec {

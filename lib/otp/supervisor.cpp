@@ -26,16 +26,17 @@ process stop_child(pid id, std::chrono::milliseconds grace) {
   exit(id, exit_reason::shutdown());
   auto is_it = [ref](atom<"DOWN">, monitor_ref m, pid, const exit_reason&) { return m == ref; };
   bool gone = co_await receive(
-      when(is_it, [](atom<"DOWN">, monitor_ref, pid, exit_reason) { return true; }),
+      when(is_it, [](atom<"DOWN">, monitor_ref, pid, const exit_reason&) { return true; }),
       after(grace, [] { return false; }));
   if (!gone) {
     exit(id, exit_reason::kill());
-    co_await receive(when(is_it, [](atom<"DOWN">, monitor_ref, pid, exit_reason) {}));
+    co_await receive(when(is_it, [](atom<"DOWN">, monitor_ref, pid, const exit_reason&) {}));
   }
   // If it died on its own before the unlink, its EXIT is already queued: drop it.
-  while (co_await receive(when([id](atom<"EXIT">, pid from, const exit_reason&) { return from == id; },
-                               [](atom<"EXIT">, pid, exit_reason) { return true; }),
-                          after(std::chrono::milliseconds(0), [] { return false; }))) {
+  while (
+      co_await receive(when([id](atom<"EXIT">, pid from, const exit_reason&) { return from == id; },
+                            [](atom<"EXIT">, pid, const exit_reason&) { return true; }),
+                       after(std::chrono::milliseconds(0), [] { return false; }))) {
   }
 }
 
@@ -105,8 +106,8 @@ process supervise(std::vector<child_spec> specs, supervisor_options opts, pid pa
     const std::size_t i = static_cast<std::size_t>(it - children.begin());
     it->id = pid{};
     const restart_type rt = it->spec.restart;
-    const bool restart = rt == restart_type::permanent ||
-                         (rt == restart_type::transient && ev.reason.is_crash());
+    const bool restart =
+        rt == restart_type::permanent || (rt == restart_type::transient && ev.reason.is_crash());
     if (!restart) {
       if (rt == restart_type::temporary) children.erase(it);
       continue;

@@ -27,7 +27,9 @@ struct delayed_send {
 
 namespace {
 
-delayed_send* from_timer(timer_node* t) noexcept { return reinterpret_cast<delayed_send*>(t); }
+delayed_send* from_timer(timer_node* t) noexcept {
+  return reinterpret_cast<delayed_send*>(t);
+}
 
 void on_fire(timer_node* t) noexcept {
   delayed_send* d = from_timer(t);
@@ -92,7 +94,9 @@ bool cancel_send(delayed_send* d) noexcept {
   return true;
 }
 
-void retain(delayed_send* d) noexcept { d->refs.fetch_add(1, std::memory_order_relaxed); }
+void retain(delayed_send* d) noexcept {
+  d->refs.fetch_add(1, std::memory_order_relaxed);
+}
 
 void release(delayed_send* d) noexcept {
   // acq_rel: the last owner must see every other owner's writes before deleting.

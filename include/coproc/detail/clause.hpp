@@ -100,14 +100,14 @@ decltype(auto) pass(V& v) {
 }
 
 template <class C, class... A>
-decltype(auto) call_with(C& c, typed_node<exact_payload_t<A...>>* n,
-                         type_list<A...> /*unused*/) {
+decltype(auto) call_with(C& c, typed_node<exact_payload_t<A...>>* n, type_list<A...> /*unused*/) {
   if constexpr (sizeof...(A) == 1) {
     return c(pass<A...>(n->value));
   } else {
-    return [&]<std::size_t... I>(std::index_sequence<I...>) -> decltype(auto) {
+    return [&]<std::size_t... I>(std::index_sequence<I...>)->decltype(auto) {
       return c(pass<A>(std::get<I>(n->value))...);
-    }(std::index_sequence_for<A...>{});
+    }
+    (std::index_sequence_for<A...>{});
   }
 }
 
@@ -163,7 +163,8 @@ decltype(auto) consume(C& c, message_node* n) {
     } else {
       return c;
     }
-  }();
+  }
+  ();
   if constexpr (T::wildcard) {
     message m{n};
     return fn(std::move(m));
@@ -187,7 +188,8 @@ struct clause_set {
     [&]<std::size_t... I>(std::index_sequence<I...>) {
       (void)((matches(std::get<I>(clauses), n) ? (found = static_cast<int>(I), true) : false) ||
              ...);
-    }(std::index_sequence_for<C...>{});
+    }
+    (std::index_sequence_for<C...>{});
     return found;
   }
 

@@ -20,8 +20,8 @@
 
 #include <chrono>
 #include <coroutine>
-#include <exception>
 #include <cstdint>
+#include <exception>
 #include <string>
 
 #include "coproc/exit_reason.hpp"
@@ -79,8 +79,8 @@ struct pcb {
   const void* scan_kind = nullptr;
   message_node* scan_mark = nullptr;
   proc_state state = proc_state::created;
-  bool is_main = false;    // the process runtime::run() waits for
-  bool trap_exit = false;  // exit signals become (atom<"EXIT">, pid, exit_reason) messages
+  bool is_main = false;            // the process runtime::run() waits for
+  bool trap_exit = false;          // exit signals become (atom<"EXIT">, pid, exit_reason) messages
   exit_reason* exit = nullptr;     // why it ends, once decided (nullptr: normal)
   pcb_ext* ext = nullptr;          // allocated on first link/monitor/call
   foreign_box* foreign = nullptr;  // set for a scoped_process's stand-in
