@@ -26,6 +26,9 @@ ROWS = [
     ("BM_Call/0/", "call round trip, empty mailbox", lambda b: f"{b['real_time']:.0f} ns", "-", "-"),
     ("BM_Call/10000/", "call round trip, 10k unrelated queued", lambda b: f"{b['real_time']:.0f} ns", "~ same as empty", "-"),
     ("BM_GenServerCall/", "gen_server call (typed request)", lambda b: f"{b['real_time']:.0f} ns", "-", "-"),
+    ("BM_LinkExitPropagation/0/", "link + exit propagation, same core", lambda b: f"{b['real_time']:.0f} ns", "-", "-"),
+    ("BM_LinkExitPropagation/1/", "link + exit propagation, across cores", lambda b: f"{b['real_time']:.0f} ns", "-", "-"),
+    ("BM_SupervisorRestart/", "supervisor restart latency (kill -> new worker)", lambda b: f"{b['real_time']/1000:.1f} us", "-", "-"),
     ("BM_Timers/1/", "100k x after 10ms, 1 core: p50 / p99 late", lambda b: f"{b['late_p50_us']:.0f} / {b['late_p99_us']:.0f} us", "p99 <= 2000 us", "Erlang p99 9181 us"),
     ("BM_Timers/2/", "100k x after 10ms, 2 cores: p50 / p99 late", lambda b: f"{b['late_p50_us']:.0f} / {b['late_p99_us']:.0f} us", "p99 <= 2000 us", "Erlang p99 9181 us"),
 ]

@@ -23,6 +23,7 @@ if [[ $which == all || $which == normal ]]; then
   echo "=== examples"
   build/test-normal/examples/seed_walkthrough >/dev/null
   build/test-normal/examples/ping_pong
+  timeout 60 build/test-normal/examples/supervision_tree | tail -n 3
 fi
 
 if [[ $which == all || $which == asan ]]; then
