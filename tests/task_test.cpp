@@ -108,6 +108,7 @@ TEST(Task, AnExceptionInTheTaskIsRethrownByAwaitWithTheSameWhat) {
         caller_went_on = true;
         // Nor is a caller on core 1, which then ends normally.
         const pid p = spawn_on(1, []() -> process {
+          co_await receive([](atom<"go">) {}, after(10s, [] {}));  // once we monitor it
           auto t3 = async([]() -> int { throw std::runtime_error("on core 1"); });
           try {
             (void)co_await await(t3, 2s);
@@ -116,6 +117,7 @@ TEST(Task, AnExceptionInTheTaskIsRethrownByAwaitWithTheSameWhat) {
           co_await sleep_for(20ms);
         });
         const monitor_ref r = monitor(p);
+        send(p, atom<"go">{});
         caller_exit = co_await down_of(r, 5s);
       },
       options{.cores = 2});
@@ -194,6 +196,7 @@ TEST(Task, KillingATaskTakesDownACallerThatDoesNotTrapExits) {
   int rc = coproc::run(
       [&]() -> process {
         const pid caller = spawn_on(1, []() -> process {
+          co_await receive([](atom<"go">) {}, after(10s, [] {}));  // once we monitor it
           auto t = async([] { return 5; });
           coproc::exit(t.worker, exit_reason::kill());
           try {
@@ -203,6 +206,7 @@ TEST(Task, KillingATaskTakesDownACallerThatDoesNotTrapExits) {
           co_await receive([](atom<"never">) {}, after(5s, [] {}));
         });
         const monitor_ref r = monitor(caller);
+        send(caller, atom<"go">{});
         caller_reason = co_await down_of(r, 10s);
       },
       options{.cores = 2});

@@ -51,7 +51,8 @@ struct supervisor_options {
 // Starts a supervisor process with these children (started in order).
 pid start_supervisor(std::vector<child_spec> children, supervisor_options opts = {});
 
-// The children's ids and pids (pid{} for one that is not running), in start order.
+// The children's ids and pids (pid{} for one that is not running), in start order;
+// a temporary child that ended is no longer listed.
 // co_await which_children(sup, 1s)
 inline auto which_children(const pid& supervisor, std::chrono::milliseconds timeout) {
   return call<std::vector<std::pair<std::string, pid>>>(supervisor, timeout,

@@ -2,6 +2,7 @@
 
 #include <cerrno>
 #include <system_error>
+#include <vector>
 
 #include "coproc/detail/io_awaiter.hpp"
 #include "coproc/io_error.hpp"
@@ -36,6 +37,56 @@ void on_side_cqe(io_completion* /*c*/, int /*res*/, unsigned /*flags*/) noexcept
 io_completion g_side_cqe{&on_side_cqe};
 
 }  // namespace
+
+namespace {
+
+constexpr unsigned kMinShift = 12;  // 4 KiB
+constexpr unsigned kClasses = 9;    // up to 1 MiB pooled
+constexpr std::size_t kKeepPerClass = 64;
+
+struct buffer_cache {
+  std::vector<char*> free[kClasses];
+  buffer_cache() = default;
+  buffer_cache(const buffer_cache&) = delete;
+  buffer_cache& operator=(const buffer_cache&) = delete;
+  ~buffer_cache() {
+    for (auto& v : free) {
+      for (char* p : v) ::operator delete(p);
+    }
+  }
+};
+thread_local buffer_cache t_buffers;
+
+unsigned class_of(std::size_t size) {
+  unsigned cls = 0;
+  while ((std::size_t{1} << (kMinShift + cls)) < size) ++cls;
+  return cls;
+}
+
+}  // namespace
+
+io_buffer::io_buffer(std::size_t size) : cls_(class_of(size == 0 ? 1 : size)) {
+  if (cls_ < kClasses && !t_buffers.free[cls_].empty()) {
+    p_ = t_buffers.free[cls_].back();
+    t_buffers.free[cls_].pop_back();
+    return;
+  }
+  p_ = static_cast<char*>(::operator new(std::size_t{1} << (kMinShift + cls_)));
+}
+
+io_buffer::~io_buffer() {
+  if (p_ == nullptr) return;
+#if !defined(COPROC_NO_POOL)
+  if (cls_ < kClasses && t_buffers.free[cls_].size() < kKeepPerClass) {
+    try {
+      t_buffers.free[cls_].push_back(p_);
+      return;
+    } catch (...) {
+    }
+  }
+#endif
+  ::operator delete(p_);
+}
 
 void io_request::set_timeout(std::chrono::nanoseconds t) {
   if (t == std::chrono::nanoseconds::max()) return;

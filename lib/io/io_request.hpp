@@ -13,13 +13,41 @@
 #include <coroutine>
 #include <cstdint>
 #include <memory>
+#include <utility>
 
 #include "coproc/detail/pcb.hpp"
+#include "coproc/detail/small_alloc.hpp"
 #include "lib/core/loop.hpp"
 
 namespace coproc::detail {
 
+// Buffers the kernel reads or writes. Sizes are rounded up to a power of two (at least
+// 4 KiB) and each thread keeps a few of each size, so a connection that reads 16 KiB at
+// a time does not go to malloc for every read.
+class io_buffer {
+ public:
+  io_buffer() = default;
+  explicit io_buffer(std::size_t size);
+  io_buffer(io_buffer&& o) noexcept : p_(std::exchange(o.p_, nullptr)), cls_(o.cls_) {}
+  io_buffer& operator=(io_buffer&& o) noexcept {
+    std::swap(p_, o.p_);
+    std::swap(cls_, o.cls_);
+    return *this;
+  }
+  io_buffer(const io_buffer&) = delete;
+  io_buffer& operator=(const io_buffer&) = delete;
+  ~io_buffer();
+  [[nodiscard]] char* get() const noexcept { return p_; }
+
+ private:
+  char* p_ = nullptr;
+  unsigned cls_ = 0;
+};
+
 struct io_request : io_completion {
+  static void* operator new(std::size_t n) { return small_alloc(n); }
+  static void operator delete(void* p, std::size_t n) noexcept { small_free(p, n); }
+
   enum class op : std::uint8_t { accept, connect, recv, send, recvmsg, sendmsg };
   op kind;
   int fd = -1;
@@ -34,7 +62,7 @@ struct io_request : io_completion {
   std::int64_t deadline = 0;  // ns on the runtime clock; 0 = none
   __kernel_timespec ts{};
 
-  std::unique_ptr<char[]> buf;
+  io_buffer buf;
   std::size_t want = 0;  // bytes to move
   std::size_t got = 0;   // bytes moved so far
   sockaddr_storage addr{};

@@ -167,7 +167,7 @@ detail::io_request* make_io(detail::io_request::op kind, int fd, std::size_t n, 
                             std::chrono::nanoseconds timeout) {
   if (fd < 0) throw std::system_error(EBADF, std::system_category(), "coproc: closed socket");
   auto* r = new detail::io_request(kind, fd);
-  r->buf.reset(new char[n == 0 ? 1 : n]);
+  r->buf = detail::io_buffer(n);
   r->want = n;
   r->exact = exact;
   r->set_timeout(timeout);

@@ -48,7 +48,7 @@ detail::send_to_awaiter udp_socket::send_to(std::string_view datagram, const soc
                                             std::chrono::nanoseconds timeout) {
   if (fd_ < 0) throw std::system_error(EBADF, std::system_category(), "coproc: closed socket");
   auto* r = new detail::io_request(detail::io_request::op::sendmsg, fd_);
-  r->buf.reset(new char[datagram.empty() ? 1 : datagram.size()]);
+  r->buf = detail::io_buffer(datagram.size());
   std::memcpy(r->buf.get(), datagram.data(), datagram.size());
   r->want = datagram.size();
   std::memcpy(&r->addr, to.native(), to.native_size());
@@ -61,7 +61,7 @@ detail::receive_from_awaiter udp_socket::receive_from(std::span<char> buf,
                                                       std::chrono::nanoseconds timeout) {
   if (fd_ < 0) throw std::system_error(EBADF, std::system_category(), "coproc: closed socket");
   auto* r = new detail::io_request(detail::io_request::op::recvmsg, fd_);
-  r->buf.reset(new char[buf.empty() ? 1 : buf.size()]);
+  r->buf = detail::io_buffer(buf.size());
   r->want = buf.size();
   r->set_timeout(timeout);
   return {r, buf};
