@@ -1,10 +1,8 @@
-// spawn_bench: the cost of a process's life (spawn, run, exit) and the resident
-// memory of an idle process blocked in receive, with 1,000,000 of them.
+// spawn_bench: the cost of a process's life: spawn, run, exit.
 #include <benchmark/benchmark.h>
 
 #include <coproc/coproc.hpp>
 
-#include "bench_util.hpp"
 
 namespace {
 
@@ -29,32 +27,5 @@ void BM_SpawnExit(benchmark::State& state) {
   state.SetLabel(std::to_string(state.range(0)) + " cores");
 }
 BENCHMARK(BM_SpawnExit)->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMillisecond);
-
-process idle(pid parent) {
-  send(parent, 1);
-  co_await receive<int>();  // blocks until the runtime is destroyed
-}
-
-// One shot: spawn 1M idle processes, wait until each has blocked, measure RSS.
-void BM_SpawnIdle(benchmark::State& state) {
-  constexpr int kProcesses = 1'000'000;
-  for (auto _ : state) {
-    runtime rt{options{.cores = 2}};
-    double spawn_ms = 0;
-    double bytes = 0;
-    rt.run([&]() -> process {
-      const auto before = bench::rss_bytes();
-      const auto t0 = std::chrono::steady_clock::now();
-      for (int i = 0; i < kProcesses; ++i) spawn(idle, self());
-      for (int i = 0; i < kProcesses; ++i) co_await receive<int>();
-      spawn_ms =
-          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-      bytes = static_cast<double>(bench::rss_bytes() - before) / kProcesses;
-    });
-    state.counters["spawn_ms"] = spawn_ms;
-    state.counters["rss_bytes_per_process"] = bytes;
-  }
-}
-BENCHMARK(BM_SpawnIdle)->Iterations(1)->UseRealTime()->Unit(benchmark::kMillisecond);
 
 }  // namespace

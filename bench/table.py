@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Prints the coproc benchmark table (median of the repetitions) from Google Benchmark
-JSON, beside the issue's targets and the best peer measured on a 2-core VM
-(bench/WORKLOADS.md). Usage: bench/table.py build/bench-results.json"""
+JSON files, beside the issue's targets and the best peer measured on a 2-core VM
+(bench/WORKLOADS.md). Usage: bench/table.py build/bench-results.json [build/bench-memory.json]"""
 import json
 import sys
 
@@ -35,12 +35,19 @@ ROWS = [
 
 
 def main() -> int:
-    data = json.load(open(sys.argv[1]))
     runs = {}
-    for b in data["benchmarks"]:
-        if b.get("aggregate_name", "median") != "median":
+    data = None
+    for path in sys.argv[1:]:
+        try:
+            loaded = json.load(open(path))
+        except (OSError, ValueError):
             continue
-        runs[b["run_name"] + "/"] = b
+        for b in loaded["benchmarks"]:
+            if b.get("aggregate_name", "median") != "median":
+                continue
+            runs[b["run_name"] + "/"] = b
+        if data is None:
+            data = loaded
     ctx = data["context"]
     print(f"\ncoproc benchmarks ({ctx['num_cpus']} CPUs, {ctx['date']}), median of repetitions")
     header = ("workload", "coproc", "target", "best peer (2-core VM)")
