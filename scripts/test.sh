@@ -63,5 +63,11 @@ if [[ $which == all || $which == fuzz ]]; then
     tests/fuzz/http_parser_fuzz.cpp lib/http/parser.cpp -o build/fuzz/http_parser_fuzz
   build/fuzz/http_parser_fuzz -max_total_time="${FUZZ_SECONDS:-60}" -print_final_stats=1 \
     build/fuzz/corpus 2>&1 | tail -n 4
+  echo "=== libFuzzer: Erlang term decoder, $(( ${FUZZ_SECONDS:-60} / 2 )) s"
+  mkdir -p build/fuzz/term-corpus
+  clang++ -std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -Iinclude \
+    tests/fuzz/term_decode_fuzz.cpp lib/dist/term_codec.cpp -o build/fuzz/term_decode_fuzz
+  build/fuzz/term_decode_fuzz -max_total_time="$(( ${FUZZ_SECONDS:-60} / 2 ))" \
+    -print_final_stats=1 build/fuzz/term-corpus 2>&1 | tail -n 4
 fi
 echo "=== all requested test runs passed"
