@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds and runs every test: a normal build, ASan+UBSan, TSan (the concurrency tests),
+# Builds and runs every test: a normal build, ASan+UBSan, TSan,
 # and a consumer project that uses an installed coproc through find_package.
 # Usage: scripts/test.sh            (all of it)
 #        scripts/test.sh normal     (one of: normal asan tsan install fuzz)
@@ -36,12 +36,12 @@ if [[ $which == all || $which == asan ]]; then
 fi
 
 if [[ $which == all || $which == tsan ]]; then
-  echo "=== TSan (label: concurrency)"
+  echo "=== TSan (every test)"
   configure_and_build build/test-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCOPROC_SANITIZE=thread \
     -DCOPROC_BUILD_EXAMPLES=OFF
   (cd build/test-tsan &&
     TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
-    ctest --output-on-failure -j "$jobs" --timeout 600 -L concurrency)
+    ctest --output-on-failure -j "$jobs" --timeout 600)
 fi
 
 if [[ $which == all || $which == install ]]; then

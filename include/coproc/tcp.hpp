@@ -38,6 +38,7 @@
 #include <utility>
 
 #include "coproc/detail/io_awaiter.hpp"
+#include "coproc/detail/pcb.hpp"
 #include "coproc/pid.hpp"
 #include "coproc/socket_address.hpp"
 
@@ -61,10 +62,46 @@ struct socket_core;
 class tcp_stream;
 
 namespace detail {
-class accept_awaiter : public io_awaiter {
+struct multishot_acceptor;
+// accept(): served by the listener's multishot accept on its core (Linux 5.19+), which
+// keeps one SQE armed for every connection; or, on another core or an older kernel, by
+// a one-shot accept submission.
+class accept_awaiter {
  public:
-  using io_awaiter::io_awaiter;
+  explicit accept_awaiter(io_request* oneshot) noexcept : oneshot_(oneshot) {}
+  accept_awaiter(std::shared_ptr<multishot_acceptor> ms, std::chrono::nanoseconds timeout,
+                 io_request* fallback) noexcept;
+  accept_awaiter(accept_awaiter&& o) noexcept;
+  accept_awaiter(const accept_awaiter&) = delete;
+  accept_awaiter& operator=(const accept_awaiter&) = delete;
+  accept_awaiter& operator=(accept_awaiter&&) = delete;
+  ~accept_awaiter();
+
+  bool await_ready();
+  void await_suspend(std::coroutine_handle<> h);
   tcp_stream await_resume();
+
+  // Used by the multishot acceptor (lib/net/tcp.cpp).
+  void deliver(int fd_or_negative_errno) noexcept;
+
+ private:
+  struct oneshot_awaiter : io_awaiter {
+    using io_awaiter::io_awaiter;
+    int result() { return finish(); }
+  };
+  oneshot_awaiter oneshot_;
+  std::shared_ptr<multishot_acceptor> ms_;
+  std::chrono::nanoseconds timeout_{};
+  struct accept_timer : timer_node {
+    accept_awaiter* owner = nullptr;
+  };
+  accept_timer timer_;
+  pcb* waiter_ = nullptr;
+  std::coroutine_handle<> resume_;
+  int result_ = 0;
+  bool waiting_ = false;
+  bool use_oneshot_ = true;
+  static void on_timeout(timer_node* t) noexcept;
 };
 class connect_awaiter : public io_awaiter {
  public:
@@ -140,6 +177,8 @@ struct listen_options {
   int backlog = 1024;
   bool reuse_address = true;
   bool reuse_port = false;
+  // Keep one multishot accept armed (Linux 5.19+; detected, else one-shot accepts).
+  bool multishot = true;
 };
 
 class tcp_listener {
@@ -158,6 +197,7 @@ class tcp_listener {
 
  private:
   std::shared_ptr<detail::socket_core> core_;
+  std::shared_ptr<detail::multishot_acceptor> multishot_;
 };
 
 }  // namespace coproc

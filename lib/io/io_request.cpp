@@ -88,6 +88,14 @@ io_buffer::~io_buffer() {
   ::operator delete(p_);
 }
 
+void submit_cancel(loop& l, io_completion* target) noexcept {
+  if (io_uring_sqe* sqe = l.get_sqe(); sqe != nullptr) {
+    io_uring_prep_cancel(sqe, target, 0);
+    io_uring_sqe_set_data(sqe, &g_side_cqe);
+    l.op_started();
+  }
+}
+
 void io_request::set_timeout(std::chrono::nanoseconds t) {
   if (t == std::chrono::nanoseconds::max()) return;
   deadline = deadline_after(now_ns(), std::max<std::int64_t>(0, t.count()));

@@ -44,6 +44,9 @@ class io_buffer {
   unsigned cls_ = 0;
 };
 
+// Asks the kernel to cancel the operation whose user_data is `target` (on l's ring).
+void submit_cancel(loop& l, io_completion* target) noexcept;
+
 struct io_request : io_completion {
   static void* operator new(std::size_t n) { return small_alloc(n); }
   static void operator delete(void* p, std::size_t n) noexcept { small_free(p, n); }

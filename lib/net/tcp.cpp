@@ -3,11 +3,15 @@
 
 #include <netinet/tcp.h>
 #include <sys/socket.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
+#include <deque>
+#include <mutex>
 #include <mutex>
 #include <string>
 #include <system_error>
@@ -16,6 +20,7 @@
 #include "coproc/io_error.hpp"
 #include "coproc/message.hpp"
 #include "lib/core/loop.hpp"
+#include "coproc/receive.hpp"
 #include "lib/io/io_request.hpp"
 
 namespace coproc {
@@ -109,12 +114,180 @@ std::shared_ptr<socket_core> open_socket(int family) {
 
 }  // namespace
 
+// The listener's armed multishot accept on one core. While armed it owns itself (and so
+// the socket): the final completion (the listener was shut down, or the kernel ended
+// the multishot) releases it. Connections that arrive with nobody waiting queue here.
+struct multishot_acceptor final : io_completion {
+  // The owning core changes ready/waiters/armed; a process on another core only reads
+  // `armed`/`home` (to fall back to a one-shot accept), so they share this lock.
+  std::mutex mu;
+  std::shared_ptr<socket_core> sock;
+  loop* home = nullptr;
+  bool armed = false;
+  std::shared_ptr<multishot_acceptor> self_while_armed;
+  std::deque<int> ready;               // accepted fds nobody has taken yet
+  std::deque<accept_awaiter*> waiters;  // processes in accept(), oldest first
+
+  explicit multishot_acceptor(std::shared_ptr<socket_core> s) : sock(std::move(s)) {
+    complete = &on_accept;
+  }
+  multishot_acceptor(const multishot_acceptor&) = delete;
+  multishot_acceptor& operator=(const multishot_acceptor&) = delete;
+  ~multishot_acceptor() {
+    for (int fd : ready) ::close(fd);
+  }
+
+  bool arm(loop* l) {
+    io_uring_sqe* sqe = l->get_sqe();
+    if (sqe == nullptr) return false;
+    io_uring_prep_multishot_accept(sqe, sock->fd, nullptr, nullptr, SOCK_CLOEXEC);
+    io_uring_sqe_set_data(sqe, static_cast<io_completion*>(this));
+    l->op_started();
+    home = l;
+    armed = true;
+    return true;
+  }
+
+  static void on_accept(io_completion* c, int res, unsigned flags) noexcept {
+    auto* self = static_cast<multishot_acceptor*>(c);
+    std::shared_ptr<multishot_acceptor> last_ref;  // dropped after the lock is released
+    std::lock_guard lock(self->mu);
+    const bool more = (flags & IORING_CQE_F_MORE) != 0;
+    if (!more) {
+      self->home->op_finished();
+      self->armed = false;
+    }
+    if (res >= 0) {
+      int one = 1;
+      ::setsockopt(res, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    }
+    if (!self->waiters.empty()) {
+      accept_awaiter* w = self->waiters.front();
+      self->waiters.pop_front();
+      w->deliver(res);
+    } else if (res >= 0) {
+      try {
+        self->ready.push_back(res);
+      } catch (...) {
+        ::close(res);
+      }
+    }
+    if (!more) {
+      // Re-arm while someone waits (e.g. after ENFILE); else the next accept() will.
+      if (!self->waiters.empty() && res != -EINVAL && !self->sock->closed && self->arm(self->home)) {
+        return;
+      }
+      for (accept_awaiter* w : self->waiters) w->deliver(res < 0 ? res : -ECANCELED);
+      self->waiters.clear();
+      last_ref = std::move(self->self_while_armed);
+    }
+  }
+};
+
+namespace {
+bool kernel_has_multishot_accept() {
+  static const bool yes = [] {
+    utsname u{};
+    if (::uname(&u) != 0) return false;
+    int major = 0, minor = 0;
+    if (std::sscanf(u.release, "%d.%d", &major, &minor) != 2) return false;
+    return major > 5 || (major == 5 && minor >= 19);
+  }();
+  return yes;
+}
+}  // namespace
+
+accept_awaiter::accept_awaiter(std::shared_ptr<multishot_acceptor> ms,
+                               std::chrono::nanoseconds timeout, io_request* fallback) noexcept
+    : oneshot_(fallback), ms_(std::move(ms)), timeout_(timeout), use_oneshot_(false) {}
+
+accept_awaiter::accept_awaiter(accept_awaiter&& o) noexcept
+    : oneshot_(std::move(o.oneshot_)),
+      ms_(std::move(o.ms_)),
+      timeout_(o.timeout_),
+      result_(o.result_),
+      use_oneshot_(o.use_oneshot_) {}
+
+accept_awaiter::~accept_awaiter() {
+  if (waiting_ && ms_) {  // the process died waiting: stop waiting
+    std::lock_guard lock(ms_->mu);
+    std::erase(ms_->waiters, this);
+    if (timer_.armed()) disarm_timer(&timer_);
+  }
+  if (!use_oneshot_ && result_ > 0) ::close(result_);  // taken but never returned
+}
+
+bool accept_awaiter::await_ready() {
+  if (use_oneshot_) return false;
+  if (t_loop == nullptr) throw_outside_process("accept()");
+  std::lock_guard lock(ms_->mu);
+  if (ms_->armed && ms_->home != t_loop) {
+    use_oneshot_ = true;  // armed on another core: this caller does a one-shot accept
+    return false;
+  }
+  if (!ms_->ready.empty() && ms_->home == t_loop) {
+    result_ = ms_->ready.front();
+    ms_->ready.pop_front();
+    return true;
+  }
+  return false;
+}
+
+void accept_awaiter::await_suspend(std::coroutine_handle<> h) {
+  if (use_oneshot_) {
+    oneshot_.await_suspend(h);
+    return;
+  }
+  std::lock_guard lock(ms_->mu);
+  if (!ms_->armed) {
+    if (!ms_->arm(t_loop)) throw std::system_error(EBUSY, std::system_category(), "coproc: ring full");
+    ms_->self_while_armed = ms_;
+  }
+  waiter_ = t_current;
+  resume_ = h;
+  ms_->waiters.push_back(this);
+  waiting_ = true;
+  if (timeout_ != std::chrono::nanoseconds::max()) {
+    timer_.fire = &on_timeout;
+    timer_.owner = this;
+    arm_timer(&timer_, deadline_after(now_ns(), std::max<std::int64_t>(0, timeout_.count())));
+  }
+  waiter_->state = proc_state::waiting;
+}
+
+void accept_awaiter::deliver(int fd_or_error) noexcept {
+  waiting_ = false;
+  if (timer_.armed()) disarm_timer(&timer_);
+  result_ = fd_or_error;
+  waiter_->resume_point = resume_;
+  waiter_->home->make_runnable(waiter_);
+}
+
+void accept_awaiter::on_timeout(timer_node* t) noexcept {
+  auto* self = static_cast<accept_timer*>(t)->owner;
+  std::lock_guard lock(self->ms_->mu);
+  std::erase(self->ms_->waiters, self);
+  self->waiting_ = false;
+  self->result_ = -ETIMEDOUT;
+  self->waiter_->resume_point = self->resume_;
+  self->waiter_->home->make_runnable(self->waiter_);
+}
+
 tcp_stream accept_awaiter::await_resume() {
-  const int fd = finish();
-  auto core = std::make_shared<socket_core>(fd);
-  int one = 1;
-  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  return tcp_stream(std::move(core));
+  int fd = 0;
+  if (use_oneshot_) {
+    fd = oneshot_.result();
+    int one = 1;
+    ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  } else {
+    fd = std::exchange(result_, 0);
+    if (fd == -ETIMEDOUT) {
+      throw std::system_error(std::make_error_code(std::errc::timed_out),
+                              "coproc: accept timed out");
+    }
+    if (fd < 0) throw std::system_error(-fd, std::system_category(), "coproc: accept failed");
+  }
+  return tcp_stream(std::make_shared<socket_core>(fd));
 }
 
 connect_awaiter::~connect_awaiter() {
@@ -264,6 +437,9 @@ tcp_listener tcp_listener::bind(const socket_address& at, listen_options opts) {
   if (opts.reuse_port) ::setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
   if (::bind(fd, at.native(), at.native_size()) != 0) detail::throw_errno("bind");
   if (::listen(fd, opts.backlog) != 0) detail::throw_errno("listen");
+  if (opts.multishot && detail::kernel_has_multishot_accept()) {
+    l.multishot_ = std::make_shared<detail::multishot_acceptor>(l.core_);
+  }
   return l;
 }
 
@@ -275,7 +451,8 @@ detail::accept_awaiter tcp_listener::accept(std::chrono::nanoseconds timeout) {
   if (!core_) throw std::system_error(EBADF, std::system_category(), "coproc: closed listener");
   auto* r = new detail::io_request(detail::io_request::op::accept, core_->fd);
   r->set_timeout(timeout);
-  return detail::accept_awaiter(r);
+  if (!multishot_) return detail::accept_awaiter(r);
+  return {multishot_, timeout, r};
 }
 
 socket_address tcp_listener::local() const {
@@ -288,6 +465,19 @@ socket_address tcp_listener::local() const {
 }
 
 void tcp_listener::close() noexcept {
+  if (core_ && multishot_) {
+    // Ends the armed multishot accept; its final completion frees it and the fd.
+    std::lock_guard lock(multishot_->mu);
+    core_->closed = true;
+    if (multishot_->armed) {
+      if (detail::t_loop == multishot_->home) {
+        detail::submit_cancel(*multishot_->home, multishot_.get());
+      } else {
+        ::shutdown(core_->fd, SHUT_RDWR);  // from another thread: the best we can do
+      }
+    }
+  }
+  multishot_.reset();
   core_.reset();
 }
 int tcp_listener::native_handle() const noexcept {
