@@ -68,7 +68,7 @@ process client(tcp_stream s, pid chat) {
 
 process chat_server(std::uint16_t port) {
   pid chat = spawn(room);
-  auto listener = tcp_listener::bind(socket_address::any_v4(port));
+  auto listener = tcp_listener::bind(socket_address::any_v4(port), {.multishot = true});
   std::printf("chat server on %s\n", listener.local().to_string().c_str());
   std::fflush(stdout);
   for (;;) spawn(client, co_await listener.accept(), chat);

@@ -20,7 +20,8 @@ process connection(tcp_stream s) {
 }
 
 process acceptor(std::uint16_t port) {
-  auto listener = tcp_listener::bind(socket_address::any_v4(port), {.reuse_port = true});
+  auto listener =
+      tcp_listener::bind(socket_address::any_v4(port), {.reuse_port = true, .multishot = true});
   if (listener.local().port() == port && self().core == 0) {
     std::printf("echo server on %s\n", listener.local().to_string().c_str());
     std::fflush(stdout);

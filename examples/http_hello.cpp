@@ -67,7 +67,8 @@ struct hello_app {
 };
 
 process acceptor(std::uint16_t port) {
-  auto listener = tcp_listener::bind(socket_address::any_v4(port), {.reuse_port = true});
+  auto listener =
+      tcp_listener::bind(socket_address::any_v4(port), {.reuse_port = true, .multishot = true});
   for (;;)
     spawn(serve_http<hello_app>, co_await listener.accept(), hello_app{}, http_server_options{});
 }

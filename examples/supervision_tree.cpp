@@ -25,7 +25,8 @@ struct counter {
 process worker(std::string name) {
   std::printf("  [%s] started as %s\n", name.c_str(), to_string(self()).c_str());
   for (;;) {
-    co_await receive([&](atom<"crash">) { throw std::runtime_error(name + " crashed on purpose"); });
+    co_await receive(
+        [&](atom<"crash">) { throw std::runtime_error(name + " crashed on purpose"); });
   }
 }
 
@@ -46,19 +47,23 @@ process demo() {
   pid top = start_supervisor(
       {
           {.id = "counter",
-           .start = [&cnt] {
-             cnt = start_link_server<counter>();
-             register_name("counter", cnt.id);
-             return cnt.id;
-           }},
+           .start =
+               [&cnt] {
+                 cnt = start_link_server<counter>();
+                 register_name("counter", cnt.id);
+                 return cnt.id;
+               }},
           {.id = "workers",
-           .start = [&workers] {
-             workers = start_supervisor(
-                 {{.id = "fetcher", .start = [] { return spawn_link(worker, std::string("fetcher")); }},
-                  {.id = "parser", .start = [] { return spawn_link(worker, std::string("parser")); }}},
-                 {.strategy = strategy::rest_for_one});
-             return workers;
-           }},
+           .start =
+               [&workers] {
+                 workers = start_supervisor(
+                     {{.id = "fetcher",
+                       .start = [] { return spawn_link(worker, std::string("fetcher")); }},
+                      {.id = "parser",
+                       .start = [] { return spawn_link(worker, std::string("parser")); }}},
+                     {.strategy = strategy::rest_for_one});
+                 return workers;
+               }},
       },
       {.strategy = strategy::one_for_one, .max_restarts = 5, .max_period = 10s});
   co_await sleep_for(20ms);
@@ -91,14 +96,17 @@ process demo() {
   const monitor_ref ref = monitor(top);
   unlink(top);
   exit(top, exit_reason::shutdown());
-  co_await receive(when([ref](atom<"DOWN">, monitor_ref r, pid, const exit_reason&) { return r == ref; },
-                        [](atom<"DOWN">, monitor_ref, pid, exit_reason why) {
-                          std::printf("  top supervisor ended: %s\n", why.to_string().c_str());
-                        }),
-                   after(5s, [] { std::printf("  top supervisor did not stop\n"); }));
+  co_await receive(
+      when([ref](atom<"DOWN">, monitor_ref r, pid, const exit_reason&) { return r == ref; },
+           [](atom<"DOWN">, monitor_ref, pid, exit_reason why) {
+             std::printf("  top supervisor ended: %s\n", why.to_string().c_str());
+           }),
+      after(5s, [] { std::printf("  top supervisor did not stop\n"); }));
   set_crash_reporter({});
 }
 
 }  // namespace
 
-int main() { return coproc::run(demo, options{.cores = 2}); }
+int main() {
+  return coproc::run(demo, options{.cores = 2});
+}

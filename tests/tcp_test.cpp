@@ -173,7 +173,7 @@ TEST(Tcp, AThousandConcurrentConnectionsAreAllServed) {
   constexpr int kConns = 1000;
   int served = 0;
   coproc::run([&]() -> process {
-    auto l = tcp_listener::bind(socket_address::loopback_v4(0), {.backlog = 4096});
+    auto l = tcp_listener::bind(socket_address::loopback_v4(0), {.backlog = 4096, .multishot = true});
     const auto at = l.local();
     spawn(echo_acceptor, std::move(l), kConns);
     const pid me = self();
@@ -350,4 +350,65 @@ TEST(Udp, ReceiveFromTimesOutWhenNothingComes) {
     }
   }, options{.cores = 1});
   EXPECT_EQ(ec, std::make_error_code(std::errc::timed_out));
+}
+
+TEST(TcpAccept, ConnectionsThatArriveBeforeAcceptAreQueuedNotLost) {
+  int accepted = 0;
+  coproc::run([&]() -> process {
+    auto l = tcp_listener::bind(socket_address::loopback_v4(0), {.multishot = true});
+    const auto at = l.local();
+    // Arm the listener's multishot accept, then let connections pile up unaccepted.
+    try {
+      co_await l.accept(1ms);
+    } catch (const std::system_error&) {
+    }
+    std::vector<tcp_stream> clients;
+    for (int i = 0; i < 5; ++i) clients.push_back(co_await tcp_stream::connect(at, 5s));
+    co_await sleep_for(20ms);
+    for (int i = 0; i < 5; ++i) {
+      tcp_stream s = co_await l.accept(1s);
+      if (s.is_open()) ++accepted;
+    }
+  }, options{.cores = 1});
+  EXPECT_EQ(accepted, 5);
+}
+
+TEST(TcpAccept, AcceptWithATimeoutThrowsTimedOutAndTheListenerStillWorks) {
+  for (bool multishot : {false, true}) {
+  std::error_code ec;
+  bool later_ok = false;
+  coproc::run([&]() -> process {
+    auto l = tcp_listener::bind(socket_address::loopback_v4(0), {.multishot = multishot});
+    const auto at = l.local();
+    try {
+      co_await l.accept(30ms);
+    } catch (const std::system_error& e) {
+      ec = e.code();
+    }
+    tcp_stream c = co_await tcp_stream::connect(at, 5s);
+    tcp_stream s = co_await l.accept(5s);
+    later_ok = s.is_open() && c.is_open();
+  }, options{.cores = 1});
+  EXPECT_EQ(ec, std::make_error_code(std::errc::timed_out)) << "multishot " << multishot;
+  EXPECT_TRUE(later_ok) << "multishot " << multishot;
+  }
+}
+
+TEST(TcpAccept, AProcessOnAnotherCoreCanAcceptFromTheSameListener) {
+  bool ok = false;
+  coproc::run([&]() -> process {
+    auto l = tcp_listener::bind(socket_address::loopback_v4(0));
+    const auto at = l.local();
+    tcp_stream c1 = co_await tcp_stream::connect(at, 5s);
+    tcp_stream s1 = co_await l.accept(5s);
+    const pid me = self();
+    spawn_on(1, [me](tcp_listener* lp) -> process {
+      tcp_stream s = co_await lp->accept(5s);
+      send(me, s.is_open());
+    }, &l);
+    co_await sleep_for(10ms);
+    tcp_stream c2 = co_await tcp_stream::connect(at, 5s);
+    ok = co_await receive([](bool b) { return b; }, after(5s, [] { return false; }));
+  }, options{.cores = 2});
+  EXPECT_TRUE(ok);
 }

@@ -177,8 +177,11 @@ struct listen_options {
   int backlog = 1024;
   bool reuse_address = true;
   bool reuse_port = false;
-  // Keep one multishot accept armed (Linux 5.19+; detected, else one-shot accepts).
-  bool multishot = true;
+  // Keep one multishot accept armed on the core of the first accept() (Linux 5.19+;
+  // detected, else one-shot accepts). Use it when one core owns the listener, as with
+  // per-core SO_REUSEPORT listeners: connections it takes wait for that core's accept(),
+  // so a process on another core accepting from the same listener could wait forever.
+  bool multishot = false;
 };
 
 class tcp_listener {

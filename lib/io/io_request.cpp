@@ -71,7 +71,7 @@ io_buffer::io_buffer(std::size_t size) : cls_(class_of(size == 0 ? 1 : size)) {
     t_buffers.free[cls_].pop_back();
     return;
   }
-  p_ = static_cast<char*>(::operator new(std::size_t{1} << (kMinShift + cls_)));
+  p_ = static_cast<char*>(::operator new (std::size_t{1} << (kMinShift + cls_)));
 }
 
 io_buffer::~io_buffer() {

@@ -12,15 +12,14 @@
 #include <cstring>
 #include <deque>
 #include <mutex>
-#include <mutex>
 #include <string>
 #include <system_error>
 
 #include "coproc/atom.hpp"
 #include "coproc/io_error.hpp"
 #include "coproc/message.hpp"
-#include "lib/core/loop.hpp"
 #include "coproc/receive.hpp"
+#include "lib/core/loop.hpp"
 #include "lib/io/io_request.hpp"
 
 namespace coproc {
@@ -125,7 +124,7 @@ struct multishot_acceptor final : io_completion {
   loop* home = nullptr;
   bool armed = false;
   std::shared_ptr<multishot_acceptor> self_while_armed;
-  std::deque<int> ready;               // accepted fds nobody has taken yet
+  std::deque<int> ready;                // accepted fds nobody has taken yet
   std::deque<accept_awaiter*> waiters;  // processes in accept(), oldest first
 
   explicit multishot_acceptor(std::shared_ptr<socket_core> s) : sock(std::move(s)) {
@@ -174,7 +173,8 @@ struct multishot_acceptor final : io_completion {
     }
     if (!more) {
       // Re-arm while someone waits (e.g. after ENFILE); else the next accept() will.
-      if (!self->waiters.empty() && res != -EINVAL && !self->sock->closed && self->arm(self->home)) {
+      if (!self->waiters.empty() && res != -EINVAL && !self->sock->closed &&
+          self->arm(self->home)) {
         return;
       }
       for (accept_awaiter* w : self->waiters) w->deliver(res < 0 ? res : -ECANCELED);
@@ -240,7 +240,8 @@ void accept_awaiter::await_suspend(std::coroutine_handle<> h) {
   }
   std::lock_guard lock(ms_->mu);
   if (!ms_->armed) {
-    if (!ms_->arm(t_loop)) throw std::system_error(EBUSY, std::system_category(), "coproc: ring full");
+    if (!ms_->arm(t_loop))
+      throw std::system_error(EBUSY, std::system_category(), "coproc: ring full");
     ms_->self_while_armed = ms_;
   }
   waiter_ = t_current;
