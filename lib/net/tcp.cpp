@@ -21,6 +21,7 @@
 #include "coproc/receive.hpp"
 #include "lib/core/loop.hpp"
 #include "lib/io/io_request.hpp"
+#include "lib/net/address_of.hpp"
 
 namespace coproc {
 namespace detail {
@@ -389,22 +390,24 @@ int tcp_stream::native_handle() const noexcept {
   return core_ ? core_->fd : -1;
 }
 
-socket_address tcp_stream::peer() const {
+namespace detail {
+// getsockname / getpeername as a socket_address.
+socket_address address_of(int fd, bool peer) {
   sockaddr_storage ss{};
   socklen_t len = sizeof ss;
-  if (::getpeername(native_handle(), reinterpret_cast<sockaddr*>(&ss), &len) != 0) {
-    detail::throw_errno("getpeername");
+  auto* sa = reinterpret_cast<sockaddr*>(&ss);
+  if ((peer ? ::getpeername(fd, sa, &len) : ::getsockname(fd, sa, &len)) != 0) {
+    throw_errno(peer ? "getpeername" : "getsockname");
   }
-  return socket_address::from_native(reinterpret_cast<sockaddr*>(&ss), len);
+  return socket_address::from_native(sa, len);
 }
+}  // namespace detail
 
+socket_address tcp_stream::peer() const {
+  return detail::address_of(native_handle(), true);
+}
 socket_address tcp_stream::local() const {
-  sockaddr_storage ss{};
-  socklen_t len = sizeof ss;
-  if (::getsockname(native_handle(), reinterpret_cast<sockaddr*>(&ss), &len) != 0) {
-    detail::throw_errno("getsockname");
-  }
-  return socket_address::from_native(reinterpret_cast<sockaddr*>(&ss), len);
+  return detail::address_of(native_handle(), false);
 }
 
 void set_active(tcp_stream& s, active_mode mode) {
@@ -457,12 +460,7 @@ detail::accept_awaiter tcp_listener::accept(std::chrono::nanoseconds timeout) {
 }
 
 socket_address tcp_listener::local() const {
-  sockaddr_storage ss{};
-  socklen_t len = sizeof ss;
-  if (::getsockname(native_handle(), reinterpret_cast<sockaddr*>(&ss), &len) != 0) {
-    detail::throw_errno("getsockname");
-  }
-  return socket_address::from_native(reinterpret_cast<sockaddr*>(&ss), len);
+  return detail::address_of(native_handle(), false);
 }
 
 void tcp_listener::close() noexcept {

@@ -8,6 +8,7 @@
 #include <system_error>
 
 #include "lib/io/io_request.hpp"
+#include "lib/net/address_of.hpp"
 
 namespace coproc {
 
@@ -68,12 +69,7 @@ detail::receive_from_awaiter udp_socket::receive_from(std::span<char> buf,
 }
 
 socket_address udp_socket::local() const {
-  sockaddr_storage ss{};
-  socklen_t len = sizeof ss;
-  if (::getsockname(fd_, reinterpret_cast<sockaddr*>(&ss), &len) != 0) {
-    throw std::system_error(errno, std::system_category(), "coproc: getsockname");
-  }
-  return socket_address::from_native(reinterpret_cast<sockaddr*>(&ss), len);
+  return detail::address_of(fd_, false);
 }
 
 }  // namespace coproc
