@@ -140,7 +140,7 @@ struct delayed_send;
 void arm_delayed(loop& l, delayed_send* d) noexcept;  // lib/time/send_after.cpp
 void free_stand_in(pcb* p) noexcept;                  // lib/core/scoped_process.cpp
 
-bool loop::handle(const envelope& e) {
+void loop::handle(const envelope& e) {
   switch (e.kind) {
     case envelope::deliver:
       deliver_local(e.index, e.serial, static_cast<message_node*>(e.ptr));
@@ -165,7 +165,6 @@ bool loop::handle(const envelope& e) {
       inspect_mailboxes(e.ptr);
       break;
   }
-  return true;
 }
 
 // ---- delivery (owner thread) ----
@@ -498,6 +497,10 @@ io_uring_sqe* loop::get_sqe() noexcept {
     sqe = io_uring_get_sqe(&ring_);
   }
   return sqe;
+}
+
+void loop::make_room(unsigned n) noexcept {
+  if (io_uring_sq_space_left(&ring_) < n) io_uring_submit(&ring_);
 }
 
 void loop::on_wake_read(io_completion* c, int /*res*/, unsigned /*flags*/) noexcept {

@@ -85,6 +85,9 @@ class loop {
   // or nullptr if the kernel will not take more now. Entries go to the kernel once per
   // loop turn, in one io_uring_submit, so a burst of operations costs one syscall.
   io_uring_sqe* get_sqe() noexcept;
+  // Submits what is queued if fewer than n entries are free, so that n linked entries
+  // (an operation and its timeout) can be taken together.
+  void make_room(unsigned n) noexcept;
   // Operations whose completion has not been reaped yet (shutdown waits for them).
   void op_started() noexcept { ++inflight_; }
   void op_finished() noexcept { --inflight_; }
@@ -104,7 +107,7 @@ class loop {
 
  private:
   bool drain_inbound();
-  bool handle(const envelope& e);
+  void handle(const envelope& e);
   bool fire_due_timers();
   bool run_ready();
   void flush_outbound();

@@ -61,9 +61,6 @@ class process_table {
     return first;
   }
 
-  // One past the highest index handed out.
-  std::uint32_t high_water() const noexcept { return next_fresh_.load(std::memory_order_relaxed); }
-
  private:
   void ensure_chunk(std::uint32_t c) {
     if (dir_[c].load(std::memory_order_acquire) != nullptr) return;

@@ -102,6 +102,7 @@ void io_request::set_timeout(std::chrono::nanoseconds t) {
 }
 
 void io_request::submit() {
+  if (deadline != 0) home->make_room(2);  // the operation and its linked timeout together
   io_uring_sqe* sqe = home->get_sqe();
   if (sqe == nullptr) throw std::system_error(EBUSY, std::system_category(), "coproc: ring full");
   switch (kind) {
