@@ -69,5 +69,13 @@ if [[ $which == all || $which == fuzz ]]; then
     tests/fuzz/term_decode_fuzz.cpp lib/dist/term_codec.cpp -o build/fuzz/term_decode_fuzz
   build/fuzz/term_decode_fuzz -max_total_time="$(( ${FUZZ_SECONDS:-60} / 2 ))" \
     -print_final_stats=1 build/fuzz/term-corpus 2>&1 | tail -n 4
+  echo "=== libFuzzer: distribution handshake and epmd parsers, $(( ${FUZZ_SECONDS:-60} / 3 )) s"
+  mkdir -p build/fuzz/dist-corpus
+  cp tests/fuzz/corpus/dist/* build/fuzz/dist-corpus/
+  clang++ -std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -I. \
+    tests/fuzz/dist_handshake_fuzz.cpp lib/dist/wire.cpp lib/dist/md5.cpp \
+    -o build/fuzz/dist_handshake_fuzz
+  build/fuzz/dist_handshake_fuzz -max_total_time="$(( ${FUZZ_SECONDS:-60} / 3 ))" \
+    -print_final_stats=1 build/fuzz/dist-corpus 2>&1 | tail -n 4
 fi
 echo "=== all requested test runs passed"

@@ -36,6 +36,10 @@ class exit_reason {
   static exit_reason kill() { return {kind::kill, {}}; }
   static exit_reason killed() { return {kind::killed, {}}; }
   static exit_reason noproc() { return {kind::noproc, {}}; }
+  // The reason an atom of that name means, for atoms known only at run time (from an
+  // Erlang node): "normal", "shutdown", "kill", "killed", "noproc" give those kinds,
+  // any other name user(name).
+  static exit_reason from_atom_name(std::string_view name) { return from_name(name); }
 
   [[nodiscard]] kind what() const noexcept { return kind_; }
   [[nodiscard]] const std::string& text() const noexcept { return text_; }

@@ -22,6 +22,7 @@
 #include <string>
 #include <utility>
 
+#include "coproc/detail/pid_term.hpp"
 #include "coproc/exit_reason.hpp"
 #include "coproc/pid.hpp"
 #include "coproc/spawn.hpp"
@@ -35,6 +36,16 @@ struct monitor_ref {
   friend constexpr auto operator<=>(const monitor_ref&, const monitor_ref&) noexcept = default;
 };
 std::string to_string(const monitor_ref& r);  // #Reference<0.42>
+
+// A monitor_ref travels as an Erlang reference of this node; a reference made by another
+// node does not convert to one (receive it as a coproc::term).
+template <>
+struct term_traits<monitor_ref> {
+  static term to_term(const monitor_ref& r) { return detail::ref_to_term(r.id); }
+  static bool from_term(const term& t, monitor_ref& out) {
+    return detail::ref_from_term(t, out.id);
+  }
+};
 std::ostream& operator<<(std::ostream& os, const monitor_ref& r);
 
 void link(const pid& p);

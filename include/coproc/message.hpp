@@ -20,7 +20,9 @@
 #include <type_traits>
 #include <utility>
 
+#include "coproc/detail/pid_term.hpp"
 #include "coproc/detail/small_alloc.hpp"
+#include "coproc/term_convert.hpp"
 
 namespace coproc {
 
@@ -36,6 +38,9 @@ struct message_type_info {
   // Set for replies to call(): the ref they answer. Delivery drops a reply whose call
   // has given up (timed out), so a late reply never lands in a mailbox as junk.
   std::uint64_t (*reply_ref)(const message_node*) noexcept;
+  // Set for payloads with term_traits: the payload as an Erlang term, for sending it to
+  // another node (coproc/node.hpp).
+  term (*to_term)(const message_node*);
 };
 
 // Base of every call() reply payload (coproc/call.hpp).
@@ -89,8 +94,22 @@ constexpr auto reply_ref_fn() noexcept -> std::uint64_t (*)(const message_node*)
 }
 
 template <class T>
+term payload_to_term(const message_node* n) {
+  return term_traits<T>::to_term(static_cast<const typed_node<T>*>(n)->value);
+}
+
+template <class T>
+constexpr auto to_term_fn() noexcept -> term (*)(const message_node*) {
+  if constexpr (term_convertible<T>) {
+    return &payload_to_term<T>;
+  } else {
+    return nullptr;
+  }
+}
+
+template <class T>
 inline constexpr message_type_info type_info_for{&destroy_node<T>, type_name<T>(),
-                                                 reply_ref_fn<T>()};
+                                                 reply_ref_fn<T>(), to_term_fn<T>()};
 
 template <class T>
 const message_type_info* type_id() noexcept {

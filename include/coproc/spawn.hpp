@@ -107,7 +107,11 @@ bool alive(const pid& p) noexcept;
 template <class... V>
 void send(const pid& to, V&&... values) {
   static_assert(sizeof...(V) > 0, "send needs a message");
-  detail::route(to, detail::make_message(std::forward<V>(values)...));
+  if (to.node != 0) [[unlikely]] {
+    detail::route_to_node(to, detail::make_message(std::forward<V>(values)...));
+  } else {
+    detail::route(to, detail::make_message(std::forward<V>(values)...));
+  }
 }
 
 }  // namespace coproc

@@ -9,6 +9,7 @@
 // It runs as part of the process that awaits it (same pid, same mailbox), so it may
 // receive, sleep and do I/O. An exception in it propagates to the awaiter. It starts
 // when awaited, and must be awaited (it cannot be spawned; spawn a `process` instead).
+// subroutine<void> returns nothing (co_return;).
 #pragma once
 
 #include <coroutine>
@@ -20,12 +21,29 @@
 
 namespace coproc {
 
+namespace detail {
+// The value a subroutine hands back: std::optional<T>, or nothing for void.
+template <class T>
+struct subroutine_result {
+  std::optional<T> value;
+  template <class V>
+  void return_value(V&& v) {
+    value.emplace(std::forward<V>(v));
+  }
+  T take() { return std::move(*value); }
+};
+template <>
+struct subroutine_result<void> {
+  void return_void() noexcept {}
+  void take() noexcept {}
+};
+}  // namespace detail
+
 template <class T>
 class [[nodiscard]] subroutine {
  public:
-  struct promise_type {
+  struct promise_type : detail::subroutine_result<T> {
     std::coroutine_handle<> continuation;
-    std::optional<T> value;
     std::exception_ptr error;
 
     subroutine get_return_object() noexcept {
@@ -40,10 +58,6 @@ class [[nodiscard]] subroutine {
       void await_resume() noexcept {}
     };
     final_awaiter final_suspend() noexcept { return {}; }
-    template <class V>
-    void return_value(V&& v) {
-      value.emplace(std::forward<V>(v));
-    }
     void unhandled_exception() noexcept { error = std::current_exception(); }
     static void* operator new(std::size_t n) { return detail::small_alloc(n); }
     static void operator delete(void* p, std::size_t n) noexcept { detail::small_free(p, n); }
@@ -64,7 +78,7 @@ class [[nodiscard]] subroutine {
   }
   T await_resume() {
     if (h_.promise().error) std::rethrow_exception(h_.promise().error);
-    return std::move(*h_.promise().value);
+    return h_.promise().take();
   }
 
  private:

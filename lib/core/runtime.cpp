@@ -10,6 +10,7 @@
 #include "coproc/coproc.hpp"
 #include "lib/core/loop.hpp"
 #include "lib/core/runtime_impl.hpp"
+#include "lib/dist/node_state.hpp"
 #include "lib/otp/signals.hpp"
 
 namespace coproc {
@@ -64,6 +65,7 @@ runtime_impl::runtime_impl(const options& opts) : opts_(normalized(opts)) {
 }
 
 runtime_impl::~runtime_impl() {
+  dist::runtime_ended();  // its processes (listener, connections) end with the loops
   stopping_.store(true, std::memory_order_release);
   for (auto& l : loops_) l->force_wake();
   for (auto& t : threads_) t.join();
@@ -175,6 +177,10 @@ pid start_process(std::coroutine_handle<> frame, pcb** owner_field, const spawn_
 }
 
 void route(const pid& to, message_node* n) noexcept {
+  if (to.node != 0) [[unlikely]] {
+    dist::send_out(to, n);
+    return;
+  }
   if (loop* here = t_loop; here != nullptr) {
     runtime_impl& rt = here->rt();
     if (to.core == here->index() && to.node == 0 && !rt.stopping()) {

@@ -14,6 +14,7 @@
 #include "coproc/message.hpp"
 #include "lib/core/loop.hpp"
 #include "lib/core/runtime_impl.hpp"
+#include "lib/dist/node_state.hpp"
 
 namespace coproc {
 namespace detail {
@@ -41,6 +42,10 @@ pcb* running_process(const char* what) {
 
 // Sends a signal to `to`; takes ownership of s. Never throws.
 void post_signal(const pid& to, signal_rec* s) noexcept {
+  if (to.node != 0) [[unlikely]] {
+    dist::signal_out(to, s);
+    return;
+  }
   if (loop* here = t_loop; here != nullptr) {
     runtime_impl& rt = here->rt();
     if (rt.stopping() || to.node != 0 || to.serial == 0 || to.core >= rt.cores()) {
@@ -69,6 +74,15 @@ void post_signal(const pid& to, signal_rec* s) noexcept {
 }
 
 namespace {
+// DOWN for monitor `ref` on `who` to `watcher` (across nodes, a MONITOR_P_EXIT).
+void send_down(const pid& watcher, std::uint64_t ref, const pid& who, const exit_reason& reason) {
+  if (watcher.node != 0) {
+    dist::monitor_fired(watcher, ref, who, reason);
+  } else {
+    route(watcher, make_message(atom<"DOWN">{}, monitor_ref{ref}, who, reason));
+  }
+}
+
 void post(const pid& to, signal_rec::kind_t kind, const pid& from, std::uint64_t ref = 0,
           exit_reason reason = {}, bool from_link = false) {
   auto* s = new signal_rec{kind, from_link, from, ref, std::move(reason)};
@@ -130,8 +144,7 @@ void loop::handle_signal(std::uint32_t index, std::uint64_t serial, signal_rec* 
         break;
       case signal_rec::monitor:
         if (p == nullptr) {
-          route(s->from,
-                make_message(atom<"DOWN">{}, monitor_ref{s->ref}, target, exit_reason::noproc()));
+          send_down(s->from, s->ref, target, exit_reason::noproc());
         } else {
           ext_of(p).watchers.push_back({s->ref, s->from});
         }
@@ -166,7 +179,7 @@ void loop::announce_exit(pcb* p, const exit_reason& reason) noexcept {
   try {
     for (const pid& l : e.links) post(l, signal_rec::exit, p->self, 0, reason, true);
     for (const auto& w : e.watchers) {
-      route(w.other, make_message(atom<"DOWN">{}, monitor_ref{w.ref}, p->self, reason));
+      send_down(w.other, w.ref, p->self, reason);
     }
     for (const auto& w : e.watching) post(w.other, signal_rec::demonitor, p->self, w.ref);
   } catch (...) {

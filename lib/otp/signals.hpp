@@ -40,4 +40,7 @@ struct signal_rec {
   exit_reason reason;
 };
 
+// Sends a signal to `to` (this core, another core, or another node); takes ownership.
+void post_signal(const pid& to, signal_rec* s) noexcept;
+
 }  // namespace coproc::detail

@@ -3,15 +3,20 @@
 // A clause's parameter types (after remove_cvref) must equal the message's element
 // types exactly; one parameter matches a single-value message. A clause taking
 // `message` or `const message&` matches anything. `when(pred, clause)` adds a guard.
+// A message whose payload is a coproc::term (every message from another node) also
+// matches a typed clause when from_term converts it to the clause's types
+// (coproc/term_convert.hpp): [](atom<"ok">, std::string) takes {ok, <<"hi">>}.
 #pragma once
 
 #include <cstddef>
 #include <functional>
+#include <optional>
 #include <tuple>
 #include <type_traits>
 #include <utility>
 
 #include "coproc/message.hpp"
+#include "coproc/term_convert.hpp"
 
 namespace coproc {
 
@@ -100,25 +105,34 @@ decltype(auto) pass(V& v) {
 }
 
 template <class C, class... A>
-decltype(auto) call_with(C& c, typed_node<exact_payload_t<A...>>* n, type_list<A...> /*unused*/) {
+decltype(auto) call_with(C& c, exact_payload_t<A...>& value, type_list<A...> /*unused*/) {
   if constexpr (sizeof...(A) == 1) {
-    return c(pass<A...>(n->value));
+    return c(pass<A...>(value));
   } else {
     return [&]<std::size_t... I>(std::index_sequence<I...>)->decltype(auto) {
-      return c(pass<A>(std::get<I>(n->value))...);
+      return c(pass<A>(std::get<I>(value))...);
     }
     (std::index_sequence_for<A...>{});
   }
 }
 
 template <class Pred, class... A>
-bool test_guard(Pred& pred, const typed_node<exact_payload_t<A...>>* n,
-                type_list<A...> /*unused*/) {
+bool test_guard(Pred& pred, const exact_payload_t<A...>& value, type_list<A...> /*unused*/) {
   if constexpr (sizeof...(A) == 1) {
-    return static_cast<bool>(pred(std::as_const(n->value)));
+    return static_cast<bool>(pred(value));
   } else {
-    return std::apply([&](const auto&... v) { return static_cast<bool>(pred(v...)); }, n->value);
+    return std::apply([&](const auto&... v) { return static_cast<bool>(pred(v...)); }, value);
   }
+}
+
+// Can a term payload be offered to a clause expecting T (by conversion)?
+template <class T>
+inline constexpr bool converts_from_term =
+    !std::is_same_v<T, term> && term_convertible<T> && std::default_initializable<T>;
+
+template <class T>
+const term& term_of(const message_node* n) noexcept {
+  return static_cast<const typed_node<term>*>(n)->value;
 }
 
 // Does clause `c` take message `n`? (Guards run here.)
@@ -139,11 +153,28 @@ bool matches(C& c, message_node* n) noexcept {
       return true;
     }
   } else {
-    if (n->type != type_id<typename T::expected>()) return false;
+    using E = typename T::expected;
+    if (n->type != type_id<E>()) [[unlikely]] {
+      if constexpr (converts_from_term<E>) {
+        if (n->type == type_id<term>()) {
+          try {
+            std::optional<E> v = from_term<E>(term_of<E>(n));
+            if (!v) return false;
+            if constexpr (requires { c.pred; }) {
+              return test_guard(c.pred, *v, typename T::args{});
+            } else {
+              return true;
+            }
+          } catch (...) {
+            return false;  // out of memory converting, or a guard that threw
+          }
+        }
+      }
+      return false;
+    }
     if constexpr (requires { c.pred; }) {
       try {
-        return test_guard(c.pred, static_cast<typed_node<typename T::expected>*>(n),
-                          typename T::args{});
+        return test_guard(c.pred, static_cast<typed_node<E>*>(n)->value, typename T::args{});
       } catch (...) {
         return false;
       }
@@ -169,11 +200,18 @@ decltype(auto) consume(C& c, message_node* n) {
     message m{n};
     return fn(std::move(m));
   } else {
+    using E = typename T::expected;
     struct free_after {
       message_node* n;
       ~free_after() { destroy(n); }
     } guard{n};
-    return call_with(fn, static_cast<typed_node<typename T::expected>*>(n), typename T::args{});
+    if constexpr (converts_from_term<E>) {
+      if (n->type != type_id<E>()) {  // a term that matched by conversion
+        std::optional<E> v = from_term<E>(term_of<E>(n));
+        return call_with(fn, *v, typename T::args{});
+      }
+    }
+    return call_with(fn, static_cast<typed_node<E>*>(n)->value, typename T::args{});
   }
 }
 

@@ -122,6 +122,9 @@ struct spawn_options {
 pid start_process(std::coroutine_handle<> frame, pcb** owner_field, const spawn_options& opts);
 // Delivers or drops `n`; never throws, never blocks.
 void route(const pid& to, message_node* n) noexcept;
+// send() to a pid on another node (lib/dist): throws std::invalid_argument when the
+// payload has no term_traits. Frees n either way.
+void route_to_node(const pid& to, message_node* n);
 // The body ended by an exception: process_exit carries a reason, anything else is an
 // `exception` reason with its what().
 void record_exit(pcb* p, std::exception_ptr e) noexcept;

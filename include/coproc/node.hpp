@@ -1,0 +1,125 @@
+// coproc/node.hpp - this program as a node of an Erlang/Elixir cluster (Erlang distribution).
+//
+//   co_await node::start({.name = "coproc@127.0.0.1", .cookie = "secret"});
+//   register_name("echo", self());
+//   send(remote_name{"shell", "iex@127.0.0.1"}, atom<"hello">{}, self());   // {shell, Node} ! ...
+//   co_await receive([](atom<"ok">, std::string s) { ... });  // {ok, <<"...">>} from Erlang
+//
+// A started node is a *hidden* node (like a C node or erl -hidden): Erlang nodes talk to
+// it when asked to, but do not pull it into their global name space. It registers its
+// name and listening port with the local epmd (ALIVE2, the connection kept open while the
+// node lives) and speaks distribution version 6 (OTP 23 and later) on io_uring sockets,
+// as client and as server. Connections are made on demand: the first send, link or
+// monitor towards a node connects to it (epmd PORT_PLEASE2, then the cookie handshake);
+// messages sent meanwhile wait, in order, and are dropped if the connection cannot be made
+// (as in Erlang, where a send never fails). Every connection is one process, so a peer
+// that sends garbage or goes silent loses its own connection and nothing else.
+//
+// Pids: a pid names a local process (node == 0) or a process of another node (node != 0,
+// an index into this program's table of node names; index and serial then carry Erlang's
+// pid number and serial). send(), link(), monitor() and exit() take either, and a pid
+// received in a message (or as the `From` of an Erlang send) can be replied to directly.
+// Our own pids travel as NEW_PID_EXT with ID = the process index and Serial = core << 20
+// | (our serial mod 2^20): a pid that comes back names the same process, or a dead one if
+// its slot has been reused 2^20 times since (Erlang's own pids wrap around too).
+//
+// Messages: an outgoing message is converted with term_traits (coproc/term_convert.hpp):
+// several values make a tuple, std::string is a binary, atom<"x"> is the atom x, a
+// std::vector a list. A message from another node arrives as a coproc::term; a receive
+// clause with C++ parameter types takes it when from_term converts it, so
+// `[](atom<"ok">, std::string s)` matches {ok, <<"hi">>} and `[](const term& t)` matches
+// anything. Messages from one sender to one receiver keep their order across nodes.
+// Sending a value with no term_traits to another node throws std::invalid_argument.
+//
+// Failure: link/monitor across nodes use LINK, UNLINK_ID, EXIT, EXIT2, MONITOR_P,
+// DEMONITOR_P and MONITOR_P_EXIT. When a connection goes down (closed, a bad frame, or no
+// data for net_ticktime), every monitor on that node's processes gets DOWN with reason
+// `noconnection` and every link an exit signal with it. Exit reasons map as
+// term_traits<exit_reason> says: normal, shutdown, kill, killed and noproc are atoms.
+//
+// Security: the cookie is taken from options::cookie, else from ~/.erlang.cookie; it is
+// never printed or logged. A handshake frame is at most 64 KiB, a distribution frame at
+// most options::max_frame bytes (larger closes that connection); a malformed frame or
+// term closes that connection only.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "coproc/message.hpp"
+#include "coproc/pid.hpp"
+#include "coproc/subroutine.hpp"
+#include "coproc/term.hpp"
+
+namespace coproc {
+
+// Why starting a node or connecting to one failed (the text says which step).
+class node_error : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// {Name, Node}: a registered name on another node (or on this one).
+struct remote_name {
+  std::string name;
+  std::string node;
+};
+
+namespace node {
+
+struct options {
+  std::string name;                       // "alive@host": -name (host with dots) or -sname style
+  std::optional<std::string> cookie;      // default: the contents of ~/.erlang.cookie
+  std::chrono::seconds net_ticktime{60};  // a peer silent this long is down; ticks every 1/4
+  std::uint16_t port = 0;                 // listening port (0: any free port)
+  std::uint16_t epmd_port = 0;            // 0: $ERL_EPMD_PORT, else 4369
+  std::chrono::milliseconds setup_timeout{7000};  // connect + handshake (net_setuptime)
+  std::size_t max_frame = std::size_t{64} << 20;  // bytes; a larger frame closes the connection
+  unsigned core = 0;                              // core that runs the acceptor and epmd link
+};
+
+// Publishes this program as node opts.name and starts accepting connections. Await it
+// from a process. Throws node_error (bad name, no cookie, epmd refused or unreachable, a
+// node already started) or std::system_error.
+subroutine<void> start(options opts);
+
+// Closes every connection (monitors and links on them fire with noconnection), leaves
+// epmd. Safe to call when no node runs. The runtime's end does this too.
+void stop();
+
+// This node's name, or "nonode@nohost" when none is started.
+std::string self_name();
+// True between start() and stop().
+bool started() noexcept;
+// The nodes this node has a connection up with (Erlang's nodes(connected)).
+std::vector<std::string> connected();
+// net_adm:ping: connects if needed; true when the node answered the handshake.
+subroutine<bool> ping(std::string node);
+// Closes the connection to `node`, as erlang:disconnect_node/1 does.
+bool disconnect(const std::string& node);
+
+// The node a pid lives on (this node's name for a local pid).
+std::string of(const pid& p);
+
+}  // namespace node
+
+namespace detail {
+// {Name, Node} ! n. Throws std::invalid_argument for a payload type that has no
+// term_traits; the message is freed either way.
+void send_to_name(const remote_name& to, message_node* n);
+}  // namespace detail
+
+// {Name, Node} ! Message. Dropped when Node cannot be reached or nobody there has Name.
+template <class... V>
+void send(const remote_name& to, V&&... values) {
+  static_assert(sizeof...(V) > 0, "send needs a message");
+  detail::send_to_name(to, detail::make_message(std::forward<V>(values)...));
+}
+
+}  // namespace coproc

@@ -1,0 +1,582 @@
+// lib/dist/node.cpp - starting a node (epmd, the listener), the node table, and the
+// hooks through which send, link, monitor and exit reach other nodes.
+#include <netdb.h>
+#include <sys/socket.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+#include "coproc/link.hpp"
+#include "coproc/node.hpp"
+#include "coproc/receive.hpp"
+#include "coproc/registry.hpp"
+#include "coproc/spawn.hpp"
+#include "coproc/term_codec.hpp"
+#include "lib/core/runtime_impl.hpp"
+#include "lib/dist/node_state.hpp"
+#include "lib/dist/wire.hpp"
+#include "lib/otp/signals.hpp"
+
+namespace coproc {
+namespace detail::dist {
+
+std::mutex g_mu;
+node_state* g_node = nullptr;
+
+namespace {
+
+// Node states are kept until the program ends: pids may still name them.
+std::vector<std::unique_ptr<node_state>>& graveyard() {
+  static std::vector<std::unique_ptr<node_state>> g;
+  return g;
+}
+
+struct node_table {
+  std::mutex mu;
+  std::vector<std::pair<std::string, std::uint32_t>> entries{{"", 0}};  // 0 is this node
+  std::map<std::pair<std::string, std::uint32_t>, std::uint16_t> index;
+};
+node_table& table() {
+  static node_table t;
+  return t;
+}
+
+const exit_reason& noconnection() {
+  static const exit_reason r{atom<"noconnection">{}};
+  return r;
+}
+
+// Erlang's serial field for our pid: core << 20 | serial mod 2^20 (see node.hpp).
+constexpr std::uint32_t kSerialBits = 20;
+constexpr std::uint64_t kSerialMask = (std::uint64_t{1} << kSerialBits) - 1;
+// A pid for a process that cannot exist (a stale pid of ours, or of an older us).
+constexpr std::uint64_t kDeadSerial = std::uint64_t{1} << 63;
+// Remote pids keep Erlang's serial in the low 32 bits; this bit keeps serial non-zero.
+constexpr std::uint64_t kRemoteSerial = std::uint64_t{1} << 32;
+
+std::string own_name() {
+  std::lock_guard lock(g_mu);
+  return g_node != nullptr ? g_node->name : std::string("nonode@nohost");
+}
+
+std::pair<std::string, std::uint32_t> own_identity() {
+  std::lock_guard lock(g_mu);
+  if (g_node == nullptr) return {"nonode@nohost", 0};
+  return {g_node->name, g_node->creation};
+}
+
+}  // namespace
+
+std::uint16_t node_number(const std::string& name, std::uint32_t creation) {
+  node_table& t = table();
+  std::lock_guard lock(t.mu);
+  auto key = std::make_pair(name, creation);
+  if (auto it = t.index.find(key); it != t.index.end()) return it->second;
+  if (t.entries.size() > 0xFFFF) throw std::length_error("coproc: too many remote nodes seen");
+  const auto n = static_cast<std::uint16_t>(t.entries.size());
+  t.entries.push_back(key);
+  t.index.emplace(std::move(key), n);
+  return n;
+}
+
+std::pair<std::string, std::uint32_t> node_at(std::uint16_t number) {
+  node_table& t = table();
+  std::lock_guard lock(t.mu);
+  if (number == 0 || number >= t.entries.size()) return {"", 0};
+  return t.entries[number];
+}
+
+term pid_term(const pid& p) {
+  if (p.node != 0) {
+    auto [name, creation] = node_at(p.node);
+    return term::pid(std::move(name), p.index, static_cast<std::uint32_t>(p.serial), creation);
+  }
+  auto [name, creation] = own_identity();
+  const auto serial =
+      static_cast<std::uint32_t>((std::uint64_t{p.core} << kSerialBits) | (p.serial & kSerialMask));
+  return term::pid(std::move(name), p.index, serial, creation);
+}
+
+bool pid_from(const term& t, pid& out) {
+  if (!t.is_pid()) return false;
+  const term::pid_t& e = t.as_pid();
+  auto [name, creation] = own_identity();
+  if (e.node == name && (e.creation == creation || name == "nonode@nohost")) {
+    const auto core = static_cast<std::uint16_t>(e.serial >> kSerialBits);
+    const std::uint64_t low = e.serial & kSerialMask;
+    std::uint64_t serial = kDeadSerial | low;
+    if (runtime_impl* rt = current_runtime(); rt != nullptr) {
+      if (const slot* s = rt->table().find(e.id); s != nullptr) {
+        const std::uint64_t live = s->serial.load(std::memory_order_acquire);
+        if (live != 0 && (live & kSerialMask) == low) serial = live;
+      }
+    }
+    out = pid{e.id, core, 0, serial};
+    return true;
+  }
+  if (e.node == name) {  // an older incarnation of this node: names nobody now
+    out = pid{e.id, 0, 0, kDeadSerial | e.serial};
+    return true;
+  }
+  out = pid{e.id, 0, node_number(e.node, e.creation), kRemoteSerial | e.serial};
+  return true;
+}
+
+term ref_term(std::uint64_t ref) {
+  auto [name, creation] = own_identity();
+  return term::ref(std::move(name), creation,
+                   {static_cast<std::uint32_t>(ref), static_cast<std::uint32_t>(ref >> 32), 0});
+}
+
+bool ref_from(const term& t, std::uint64_t& out) {
+  if (!t.is_ref()) return false;
+  const term::ref_t& r = t.as_ref();
+  auto [name, creation] = own_identity();
+  if (r.node != name || r.ids.size() != 3 || r.ids[2] != 0) return false;
+  if (r.creation != creation && name != "nonode@nohost") return false;
+  out = std::uint64_t{r.ids[0]} | (std::uint64_t{r.ids[1]} << 32);
+  return out != 0;
+}
+
+std::string make_frame(const term& control, const term* message) {
+  std::string f(4, '\0');
+  f.push_back(static_cast<char>(112));  // pass-through: no distribution header
+  encode_append(f, control);
+  if (message != nullptr) encode_append(f, *message);
+  const auto len = static_cast<std::uint32_t>(f.size() - 4);
+  f[0] = static_cast<char>(len >> 24);
+  f[1] = static_cast<char>(len >> 16);
+  f[2] = static_cast<char>(len >> 8);
+  f[3] = static_cast<char>(len);
+  return f;
+}
+
+pid writer_for(const std::string& peer) {
+  std::lock_guard lock(g_mu);
+  node_state* st = g_node;
+  if (st == nullptr || st->stopped || peer == st->name) return {};
+  if (auto it = st->conns.find(peer); it != st->conns.end()) return it->second.writer;
+  // Connections go to the node's core: their two processes then share it with the acceptor.
+  pid w = spawn_on(st->opts.core, outgoing_connection, st, peer);
+  st->conns.emplace(peer, node_state::conn_entry{w, false});
+  return w;
+}
+
+void fail_item(const out_item& item) noexcept {
+  try {
+    switch (item.kind) {
+      case out_item::link:
+        post_signal(item.local,
+                    new signal_rec{signal_rec::exit, true, item.remote, 0, noconnection()});
+        break;
+      case out_item::monitor:
+        detail::route(item.local, make_message(atom<"DOWN">{}, monitor_ref{item.ref}, item.remote,
+                                               noconnection()));
+        break;
+      case out_item::notify:
+        detail::route(item.local, make_message(atom<"$node_down">{}, item.bytes));
+        break;
+      default:
+        break;
+    }
+  } catch (...) {
+  }
+}
+
+void submit(const std::string& peer, out_item item) noexcept {
+  try {
+    const pid w = writer_for(peer);
+    if (!w) {
+      fail_item(item);
+      return;
+    }
+    detail::route(w, make_message(std::move(item)));
+  } catch (...) {
+    fail_item(item);
+  }
+}
+
+namespace {
+
+std::string peer_of(const pid& p) {
+  return node_at(p.node).first;
+}
+
+pid current_sender() noexcept {
+  return t_current != nullptr ? t_current->self : pid{};
+}
+
+std::string send_frame(const pid& to, message_node* n) {
+  if (n->type->to_term == nullptr) {
+    throw std::invalid_argument("coproc: a message of type " + std::string(n->type->name) +
+                                " cannot be sent to another node (no coproc::term_traits)");
+  }
+  const term msg = n->type->to_term(n);
+  const pid from = current_sender();
+  const term control = from ? term::tuple({22, pid_term(from), pid_term(to)})
+                            : term::tuple({2, term::atom(""), pid_term(to)});
+  return make_frame(control, &msg);
+}
+
+}  // namespace
+
+void send_out(const pid& to, message_node* n) noexcept {
+  try {
+    std::string frame = send_frame(to, n);
+    destroy(n);
+    submit(peer_of(to), out_item{out_item::frame, std::move(frame), {}, to, 0, {}});
+  } catch (...) {
+    destroy(n);
+  }
+}
+
+void signal_out(const pid& to, signal_rec* s) noexcept {
+  std::unique_ptr<signal_rec> owned(s);
+  out_item item;
+  item.local = s->from;
+  item.remote = to;
+  item.ref = s->ref;
+  switch (s->kind) {
+    case signal_rec::link:
+      item.kind = out_item::link;
+      break;
+    case signal_rec::unlink:
+      item.kind = out_item::unlink;
+      break;
+    case signal_rec::exit:
+      item.kind = s->from_link ? out_item::exit_link : out_item::exit2;
+      item.reason = s->reason;
+      break;
+    case signal_rec::monitor:
+      item.kind = out_item::monitor;
+      break;
+    case signal_rec::demonitor:
+      item.kind = out_item::demonitor;
+      break;
+  }
+  submit(peer_of(to), std::move(item));
+}
+
+void monitor_fired(const pid& watcher, std::uint64_t ref, const pid& who,
+                   const exit_reason& reason) noexcept {
+  submit(peer_of(watcher), out_item{out_item::monitor_exit, {}, who, watcher, ref, reason});
+}
+
+void runtime_ended() noexcept {
+  std::lock_guard lock(g_mu);
+  if (g_node != nullptr) g_node->stopped = true;
+  g_node = nullptr;
+}
+
+std::int64_t ns_left(std::int64_t deadline_ns) {
+  const std::int64_t left = deadline_ns - now_ns();
+  if (left <= 0) throw node_error("coproc: node setup timed out");
+  return left;
+}
+
+namespace {
+
+// Reads from s until `parse` says ok (or throws on an error / end of stream).
+template <class Parse>
+subroutine<void> read_until(tcp_stream& s, std::string& buf, std::int64_t deadline, Parse parse,
+                            const char* what) {
+  for (;;) {
+    std::size_t used = 0;
+    std::string error;
+    const stream_parse st = parse(std::string_view(buf), used, error);
+    if (st == stream_parse::ok) {
+      buf.erase(0, used);
+      co_return;
+    }
+    if (st == stream_parse::error) throw node_error(std::string("coproc: ") + what + ": " + error);
+    char chunk[512];
+    const std::size_t n = co_await s.read_some(chunk, std::chrono::nanoseconds(ns_left(deadline)));
+    if (n == 0) throw node_error(std::string("coproc: ") + what + ": epmd closed the connection");
+    buf.append(chunk, n);
+  }
+}
+
+std::string read_cookie_file() {
+  const char* home = std::getenv("HOME");
+  if (home == nullptr) return {};
+  std::ifstream in(std::string(home) + "/.erlang.cookie");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  std::string c = ss.str();
+  while (!c.empty() && (c.back() == '\n' || c.back() == '\r' || c.back() == ' ')) c.pop_back();
+  return c;
+}
+
+std::uint16_t default_epmd_port() {
+  if (const char* e = std::getenv("ERL_EPMD_PORT"); e != nullptr && *e != '\0') {
+    const long v = std::strtol(e, nullptr, 10);
+    if (v > 0 && v < 65536) return static_cast<std::uint16_t>(v);
+  }
+  return 4369;
+}
+
+process epmd_link(tcp_stream s) {
+  // The registration lives as long as this connection: wait until told to stop.
+  co_await receive([](atom<"stop">) {});
+  s.close();
+}
+
+process acceptor(node_state* st, tcp_listener l) {
+  for (;;) {
+    tcp_stream s = co_await l.accept();
+    spawn_on(st->opts.core, incoming_connection, st, std::move(s));
+  }
+}
+
+}  // namespace
+
+// Resolves "host" for an outgoing connection: a numeric address, else the system
+// resolver (blocking, but it is only asked once per connection attempt).
+socket_address resolve(const std::string& host, std::uint16_t port) {
+  try {
+    return socket_address::parse(host, port);
+  } catch (const std::invalid_argument&) {
+  }
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* res = nullptr;
+  if (getaddrinfo(host.c_str(), nullptr, &hints, &res) != 0 || res == nullptr) {
+    throw node_error("coproc: cannot resolve host '" + host + "'");
+  }
+  socket_address a = socket_address::from_native(res->ai_addr, res->ai_addrlen);
+  freeaddrinfo(res);
+  return socket_address::parse(a.to_string().substr(0, a.to_string().rfind(':')), port);
+}
+
+subroutine<std::uint16_t> epmd_port_of(const node_state& st, const std::string& peer,
+                                       std::int64_t deadline) {
+  const auto at = peer.find('@');
+  const std::string alive = peer.substr(0, at);
+  const std::string host = peer.substr(at + 1);
+  const socket_address addr = resolve(host, st.epmd_port);
+  tcp_stream s = co_await tcp_stream::connect(addr, std::chrono::nanoseconds(ns_left(deadline)));
+  const std::string req = build_port_please2_req(alive);
+  co_await s.write_all(req, std::chrono::nanoseconds(ns_left(deadline)));
+  std::string buf;
+  port2_resp resp;
+  co_await read_until(
+      s, buf, deadline,
+      [&](std::string_view b, std::size_t& used, std::string& err) {
+        return parse_port2_resp(b, resp, used, err);
+      },
+      "epmd lookup");
+  if (resp.result != 0) {
+    throw node_error("coproc: no node '" + alive + "' is registered with epmd on " + host);
+  }
+  co_return resp.port;
+}
+
+}  // namespace detail::dist
+
+namespace node {
+
+subroutine<void> start(options opts) {
+  using namespace detail::dist;
+  const auto at = opts.name.find('@');
+  if (at == std::string::npos || at == 0 || at + 1 == opts.name.size() ||
+      opts.name.find('@', at + 1) != std::string::npos || opts.name.size() > 255) {
+    throw node_error("coproc: a node name is alive@host, got '" + opts.name + "'");
+  }
+  auto st = std::make_unique<node_state>();
+  st->name = opts.name;
+  st->alive = opts.name.substr(0, at);
+  st->host = opts.name.substr(at + 1);
+  st->cookie = opts.cookie ? *opts.cookie : read_cookie_file();
+  if (st->cookie.empty()) {
+    throw node_error("coproc: no cookie: set node::options::cookie or create ~/.erlang.cookie");
+  }
+  st->epmd_port = opts.epmd_port != 0 ? opts.epmd_port : default_epmd_port();
+  st->flags = mandatory_flags_25 | flag_dist_monitor | flag_dist_monitor_name | flag_send_sender |
+              flag_unlink_id | flag_v4_nc;
+  {
+    std::lock_guard lock(g_mu);
+    if (g_node != nullptr && !g_node->stopped) {
+      throw node_error("coproc: a node is already started here: " + g_node->name);
+    }
+  }
+  const unsigned cores = static_cast<unsigned>(runtime_stats().size());
+  if (opts.core >= cores) opts.core = 0;
+  st->opts = opts;
+
+  tcp_listener listener = tcp_listener::bind(socket_address::any_v4(opts.port));
+  st->port = listener.local().port();
+
+  const std::int64_t deadline =
+      detail::now_ns() + std::chrono::nanoseconds(opts.setup_timeout).count();
+  tcp_stream epmd;
+  try {
+    epmd = co_await tcp_stream::connect(socket_address::loopback_v4(st->epmd_port),
+                                        std::chrono::nanoseconds(ns_left(deadline)));
+  } catch (const std::system_error& e) {
+    throw node_error("coproc: cannot reach epmd on 127.0.0.1:" + std::to_string(st->epmd_port) +
+                     ": " + e.what());
+  }
+  co_await epmd.write_all(build_alive2_req(st->port, true, st->alive),
+                          std::chrono::nanoseconds(ns_left(deadline)));
+  std::string buf;
+  alive2_resp resp{};
+  co_await read_until(
+      epmd, buf, deadline,
+      [&](std::string_view b, std::size_t& used, std::string& err) {
+        return parse_alive2_resp(b, resp, used, err);
+      },
+      "epmd registration");
+  if (resp.result != 0) {
+    throw node_error("coproc: epmd refused to register '" + st->alive + "' (result " +
+                     std::to_string(resp.result) + "): is the name taken?");
+  }
+  st->creation = resp.creation;
+
+  node_state* raw = st.get();
+  {
+    std::lock_guard lock(g_mu);
+    if (g_node != nullptr && !g_node->stopped) {
+      throw node_error("coproc: a node is already started here: " + g_node->name);
+    }
+    graveyard().push_back(std::move(st));
+    g_node = raw;
+  }
+  raw->epmd_link = spawn_on(opts.core, epmd_link, std::move(epmd));
+  raw->acceptor = spawn_on(opts.core, acceptor, raw, std::move(listener));
+}
+
+void stop() {
+  using namespace detail::dist;
+  std::vector<pid> writers;
+  node_state* st = nullptr;
+  {
+    std::lock_guard lock(g_mu);
+    st = g_node;
+    if (st == nullptr) return;
+    st->stopped = true;
+    g_node = nullptr;
+    for (auto& [name, e] : st->conns) writers.push_back(e.writer);
+  }
+  for (const pid& w : writers) send(w, out_item{out_item::disconnect, {}, {}, {}, 0, {}});
+  send(st->epmd_link, atom<"stop">{});
+  exit(st->acceptor, exit_reason::shutdown());
+}
+
+std::string self_name() {
+  return detail::dist::own_name();
+}
+
+bool started() noexcept {
+  std::lock_guard lock(detail::dist::g_mu);
+  return detail::dist::g_node != nullptr && !detail::dist::g_node->stopped;
+}
+
+std::vector<std::string> connected() {
+  std::vector<std::string> out;
+  std::lock_guard lock(detail::dist::g_mu);
+  if (detail::dist::g_node == nullptr) return out;
+  for (const auto& [name, e] : detail::dist::g_node->conns) {
+    if (e.up) out.push_back(name);
+  }
+  return out;
+}
+
+subroutine<bool> ping(std::string peer) {
+  using namespace detail::dist;
+  std::chrono::milliseconds wait{0};
+  {
+    std::lock_guard lock(g_mu);
+    if (g_node == nullptr) co_return false;
+    if (peer == g_node->name) co_return true;
+    wait = g_node->opts.setup_timeout + std::chrono::seconds(1);
+  }
+  submit(peer, out_item{out_item::notify, peer, self(), {}, 0, {}});
+  co_return co_await receive(
+      when([&](atom<"$node_up">, const std::string& n) { return n == peer; },
+           [](atom<"$node_up">, const std::string&) { return true; }),
+      when([&](atom<"$node_down">, const std::string& n) { return n == peer; },
+           [](atom<"$node_down">, const std::string&) { return false; }),
+      after(wait, [] { return false; }));
+}
+
+bool disconnect(const std::string& peer) {
+  const pid w = [&] {
+    std::lock_guard lock(detail::dist::g_mu);
+    if (detail::dist::g_node == nullptr) return pid{};
+    auto it = detail::dist::g_node->conns.find(peer);
+    return it != detail::dist::g_node->conns.end() ? it->second.writer : pid{};
+  }();
+  if (!w) return false;
+  send(w, detail::dist::out_item{detail::dist::out_item::disconnect, {}, {}, {}, 0, {}});
+  return true;
+}
+
+std::string of(const pid& p) {
+  return p.node != 0 ? detail::dist::node_at(p.node).first : detail::dist::own_name();
+}
+
+}  // namespace node
+
+namespace detail {
+
+term pid_to_term(const pid& p) {
+  return dist::pid_term(p);
+}
+bool pid_from_term(const term& t, pid& out) {
+  return dist::pid_from(t, out);
+}
+term ref_to_term(std::uint64_t ref) {
+  return dist::ref_term(ref);
+}
+bool ref_from_term(const term& t, std::uint64_t& out) {
+  return dist::ref_from(t, out);
+}
+
+void route_to_node(const pid& to, message_node* n) {
+  std::string frame;
+  try {
+    frame = dist::send_frame(to, n);
+  } catch (...) {
+    destroy(n);
+    throw;
+  }
+  destroy(n);
+  dist::submit(dist::peer_of(to),
+               dist::out_item{dist::out_item::frame, std::move(frame), {}, to, 0, {}});
+}
+
+void send_to_name(const remote_name& to, message_node* n) {
+  if (to.node == node::self_name()) {
+    route(whereis(to.name), n);
+    return;
+  }
+  if (n->type->to_term == nullptr) {
+    const std::string type(n->type->name);
+    destroy(n);
+    throw std::invalid_argument("coproc: a message of type " + type +
+                                " cannot be sent to another node (no coproc::term_traits)");
+  }
+  std::string frame;
+  try {
+    const term msg = n->type->to_term(n);
+    const pid from = dist::current_sender();
+    // REG_SEND needs a sender; from outside a process the node's acceptor stands in.
+    pid sender = from;
+    if (!sender) {
+      std::lock_guard lock(dist::g_mu);
+      if (dist::g_node != nullptr) sender = dist::g_node->acceptor;
+    }
+    frame = dist::make_frame(
+        term::tuple({6, dist::pid_term(sender), term::atom(""), term::atom(to.name)}), &msg);
+  } catch (...) {
+    destroy(n);
+    throw;
+  }
+  destroy(n);
+  dist::submit(to.node, dist::out_item{dist::out_item::frame, std::move(frame), {}, {}, 0, {}});
+}
+
+}  // namespace detail
+}  // namespace coproc

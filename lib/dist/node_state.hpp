@@ -1,0 +1,174 @@
+// lib/dist/node_state.hpp - what the distribution layer keeps: the started node, its
+// connections, and the table that gives other nodes' pids a 16-bit node number.
+//
+// A connection to a peer is two processes on one core: the *writer*, which is the
+// connection's name in `node_state::conns` (every send, link and monitor towards that
+// peer becomes an out_item in its mailbox, so one sender's items stay in order), and
+// the *reader*, which reads frames and acts on them. Being on one core they never run
+// at the same time, so they share conn_state without locks. The writer also runs the
+// handshake, so items that arrive while the connection is being set up simply wait in
+// its mailbox.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <random>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "coproc/exit_reason.hpp"
+#include "coproc/node.hpp"
+#include "coproc/pid.hpp"
+#include "coproc/tcp.hpp"
+#include "coproc/term.hpp"
+
+namespace coproc::detail {
+struct signal_rec;
+}
+
+namespace coproc::detail::dist {
+
+// What a sender hands to a connection's writer.
+struct out_item {
+  enum kind_t : std::uint8_t {
+    frame,         // bytes: a complete frame (SEND / REG_SEND), built by the sender
+    link,          // local links to remote
+    unlink,        // local unlinks remote
+    exit_link,     // local ended (or is gone): its link to remote fires with reason
+    exit2,         // exit(remote, reason) from local
+    monitor,       // local (watcher) monitors remote with ref
+    demonitor,     // local drops monitor ref on remote
+    monitor_exit,  // local process `local` ended; remote watcher with our ref gets DOWN
+    disconnect,    // close the connection (disconnect_node, a newer connection, stop)
+    notify,        // tell `local` ($node_up, peer) once the connection is up (ping)
+  };
+  kind_t kind = frame;
+  std::string bytes;
+  pid local;
+  pid remote;
+  std::uint64_t ref = 0;
+  exit_reason reason;
+};
+
+// Simultaneous connect: the attempt that lost hands its queued items to the winner.
+struct backlog_item {
+  out_item item;
+};
+struct backlog_end {};
+
+struct node_state;
+
+// One connection's shared state (see the file comment).
+struct conn_state {
+  node_state* node = nullptr;
+  std::string peer;  // the peer's node name
+  std::uint32_t peer_creation = 0;
+  std::uint64_t peer_flags = 0;
+  tcp_stream stream;
+  pid writer;
+  pid reader;
+  bool up = false;
+  bool down = false;
+  std::string down_reason;
+  std::int64_t last_write_ns = 0;
+
+  // What must fire when the connection drops.
+  std::set<std::pair<pid, pid>> links;  // (local, remote)
+  struct in_monitor {                   // a remote process watches a local one
+    term eref;                          // the peer's reference
+    pid watcher;                        // remote
+    term target;                        // as the peer named it: a pid or a registered name
+    pid local;
+  };
+  std::unordered_map<std::uint64_t, in_monitor> in_monitors;  // by our ref
+  std::map<std::vector<std::uint32_t>, std::uint64_t> in_by_eref;
+  struct out_monitor {
+    pid watcher;  // local
+    pid target;   // remote
+  };
+  std::unordered_map<std::uint64_t, out_monitor> out_monitors;  // by our ref
+};
+
+struct node_state {
+  node::options opts;
+  std::string name;  // alive@host
+  std::string alive;
+  std::string host;
+  std::string cookie;  // never printed
+  std::uint32_t creation = 0;
+  std::uint64_t flags = 0;
+  std::uint16_t port = 0;
+  std::uint16_t epmd_port = 4369;
+  pid acceptor;
+  pid epmd_link;
+  bool stopped = false;
+  std::atomic<std::uint64_t> unlink_ids{1};
+  std::atomic<std::uint64_t> dropped{0};  // messages from peers that could not be decoded
+
+  struct conn_entry {
+    pid writer;
+    bool up = false;
+  };
+  std::unordered_map<std::string, conn_entry> conns;  // guarded by g_mu
+
+  std::mutex rng_mu;
+  std::mt19937 rng{std::random_device{}()};
+  std::uint32_t random32() {
+    std::lock_guard lock(rng_mu);
+    return static_cast<std::uint32_t>(rng());
+  }
+};
+
+// Guards the current node pointer and its conns map.
+extern std::mutex g_mu;
+// The started node, or nullptr. Node states are never freed while the program runs (a
+// pid may still point at one's name), so a pointer read under g_mu stays valid.
+extern node_state* g_node;
+
+// The node table: a 16-bit number for each (node name, creation) this program has seen.
+std::uint16_t node_number(const std::string& name, std::uint32_t creation);
+std::pair<std::string, std::uint32_t> node_at(std::uint16_t number);
+
+// pid <-> Erlang pid term, with this node's name and creation.
+term pid_term(const pid& p);
+bool pid_from(const term& t, pid& out);
+term ref_term(std::uint64_t ref);
+bool ref_from(const term& t, std::uint64_t& out);
+
+// The writer for `peer`, starting a connection if there is none. pid{} when no node runs.
+pid writer_for(const std::string& peer);
+// Hands an item to peer's connection; with no node running (or no way to reach the peer),
+// link and monitor items are answered with noconnection at once.
+void submit(const std::string& peer, out_item item) noexcept;
+// Answers an item that can no longer reach its peer (noconnection).
+void fail_item(const out_item& item) noexcept;
+
+// The two halves of a connection (lib/dist/connection.cpp).
+process outgoing_connection(node_state* st, std::string peer);
+process incoming_connection(node_state* st, tcp_stream s);
+
+// Resolves a host name (numeric, else the system resolver) with a port.
+socket_address resolve(const std::string& host, std::uint16_t port);
+// Asks epmd on peer's host for its distribution port.
+subroutine<std::uint16_t> epmd_port_of(const node_state& st, const std::string& peer,
+                                       std::int64_t deadline);
+std::int64_t ns_left(std::int64_t deadline_ns);
+
+// Builds a pass-through frame: 4-byte length, 112, control, then message if given.
+std::string make_frame(const term& control, const term* message);
+
+// Hooks called by the core (runtime.cpp, signals.cpp) for pids with node != 0.
+void send_out(const pid& to, message_node* n) noexcept;
+void signal_out(const pid& to, signal_rec* s) noexcept;
+void monitor_fired(const pid& watcher, std::uint64_t ref, const pid& who,
+                   const exit_reason& reason) noexcept;
+// The runtime is ending: forget the node (its processes are gone).
+void runtime_ended() noexcept;
+
+}  // namespace coproc::detail::dist
