@@ -104,6 +104,9 @@ subroutine<bool> ping(std::string node);
 // Closes the connection to `node`, as erlang:disconnect_node/1 does.
 bool disconnect(const std::string& node);
 
+// The port this node accepts distribution connections on (0 when none is started).
+std::uint16_t listen_port();
+
 // The node a pid lives on (this node's name for a local pid).
 std::string of(const pid& p);
 

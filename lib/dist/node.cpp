@@ -322,6 +322,20 @@ process epmd_link(tcp_stream s) {
   s.close();
 }
 
+// Stands in for Erlang's net_kernel, which net_adm:ping calls ({is_auth, Node}); a node
+// that got through the handshake is authenticated, so the answer is yes. Other requests
+// are dropped.
+process net_kernel() {
+  for (;;) {
+    co_await receive([](const term& m) {
+      if (!m.is_tuple(3) || !m[0].is_atom("$gen_call") || !m[1].is_tuple(2)) return;
+      if (!m[2].is_tuple(2) || !m[2][0].is_atom("is_auth")) return;
+      pid from;
+      if (pid_from(m[1][0], from)) send(from, term::tuple({m[1][1], term::atom("yes")}));
+    });
+  }
+}
+
 process acceptor(node_state* st, tcp_listener l) {
   for (;;) {
     tcp_stream s = co_await l.accept();
@@ -445,6 +459,8 @@ subroutine<void> start(options opts) {
   }
   raw->epmd_link = spawn_on(opts.core, epmd_link, std::move(epmd));
   raw->acceptor = spawn_on(opts.core, acceptor, raw, std::move(listener));
+  raw->net_kernel = spawn_on(opts.core, net_kernel);
+  if (!whereis("net_kernel")) register_name("net_kernel", raw->net_kernel);
 }
 
 void stop() {
@@ -462,6 +478,7 @@ void stop() {
   for (const pid& w : writers) send(w, out_item{out_item::disconnect, {}, {}, {}, 0, {}});
   send(st->epmd_link, atom<"stop">{});
   exit(st->acceptor, exit_reason::shutdown());
+  exit(st->net_kernel, exit_reason::shutdown());
 }
 
 std::string self_name() {
@@ -511,6 +528,11 @@ bool disconnect(const std::string& peer) {
   if (!w) return false;
   send(w, detail::dist::out_item{detail::dist::out_item::disconnect, {}, {}, {}, 0, {}});
   return true;
+}
+
+std::uint16_t listen_port() {
+  std::lock_guard lock(detail::dist::g_mu);
+  return detail::dist::g_node != nullptr ? detail::dist::g_node->port : 0;
 }
 
 std::string of(const pid& p) {

@@ -107,6 +107,7 @@ struct node_state {
   std::uint16_t epmd_port = 4369;
   pid acceptor;
   pid epmd_link;
+  pid net_kernel;
   bool stopped = false;
   std::atomic<std::uint64_t> unlink_ids{1};
   std::atomic<std::uint64_t> dropped{0};  // messages from peers that could not be decoded

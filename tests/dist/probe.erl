@@ -1,0 +1,62 @@
+%% tests/dist/probe.erl - the Erlang side of tests/dist_node_test.cpp.
+%% A registered process `probe` that does what the coproc test asks, and reports back.
+-module(probe).
+-export([start/0]).
+
+start() ->
+    register(probe, self()),
+    loop().
+
+loop() ->
+    receive
+        {From, hello} ->
+            From ! {hello, self()};
+        {From, echo, T} ->
+            From ! {echo, T, term_to_binary(T)};
+        {From, count, N} ->
+            %% N numbered messages, in order, from this one sender.
+            [From ! {n, I} || I <- lists:seq(1, N)];
+        {From, call_name, Name, Node} ->
+            %% Erlang -> coproc by registered name, then by the pid that answered.
+            {Name, Node} ! {self(), first},
+            receive
+                {echo, first, P} ->
+                    P ! {self(), second},
+                    receive
+                        {echo, second, P} -> From ! {call_name_ok, P}
+                    after 5000 -> From ! {call_name_failed, second}
+                    end
+            after 5000 -> From ! {call_name_failed, first}
+            end;
+        {From, send_types} ->
+            From ! {ok, <<"text">>},
+            From ! [1, 2, 3],
+            From ! {big, 123456789012345678901234567890},
+            From ! {float, 1.5},
+            From ! #{<<"k">> => 1, <<"j">> => 2},
+            From ! {str, "charlist"},
+            From ! done;
+        {From, monitor, P} ->
+            spawn(fun() ->
+                      R = monitor(process, P),
+                      From ! monitoring,
+                      receive
+                          {'DOWN', R, process, _, Reason} -> From ! {down_seen, Reason}
+                      after 10000 -> From ! {down_seen, timeout}
+                      end
+                  end);
+        {From, linked_crash, P, Reason} ->
+            spawn(fun() ->
+                      link(P),
+                      From ! {linked, self()},
+                      receive go -> exit(Reason) end
+                  end);
+        {From, target} ->
+            Pid = spawn(fun() -> receive {exit, R} -> exit(R) end end),
+            From ! {target, Pid};
+        {From, reg_send, Name} ->
+            {Name, node(From)} ! {from_erlang, self()};
+        _ ->
+            ok
+    end,
+    loop().

@@ -1,0 +1,650 @@
+// Erlang distribution against real nodes on loopback: Erlang (erl), Elixir and a second
+// coproc program, all registered with a private epmd (tests/dist/cluster_support.hpp).
+#include <gtest/gtest.h>
+
+#include <coproc/coproc.hpp>
+#include <coproc/node.hpp>
+#include <coproc/term_codec.hpp>
+#include <map>
+#include <mutex>
+#include <random>
+
+#include "dist/cluster_support.hpp"
+
+using namespace coproc;
+using namespace std::chrono_literals;
+
+namespace {
+
+const std::string kProbe = "probe@127.0.0.1";
+
+// ASSERT_* returns, which a coroutine cannot: this ends the process body instead.
+#define CO_ASSERT(cond)                          \
+  if (!(cond)) {                                 \
+    ADD_FAILURE() << "assertion failed: " #cond; \
+    co_return;                                   \
+  }
+
+class Dist : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    epmd_ = new cluster::epmd;
+    probe_ = new cluster::child(cluster::erlang_probe("probe"));
+  }
+  static void TearDownTestSuite() {
+    delete probe_;
+    delete epmd_;
+  }
+  static inline cluster::epmd* epmd_ = nullptr;
+  static inline cluster::child* probe_ = nullptr;
+};
+
+options two_cores() {
+  options o;
+  o.cores = 2;
+  return o;
+}
+
+subroutine<void> start_node(std::string alive, std::string cookie = cluster::kCookie) {
+  node::options o;
+  o.name = alive + "@127.0.0.1";
+  o.cookie = std::move(cookie);
+  o.net_ticktime = 4s;  // as the Erlang nodes here (-kernel net_ticktime 4)
+  co_await node::start(o);
+}
+
+// The pid of `probe` on node `n`, once that node is up (bounded: 20 s).
+subroutine<pid> await_probe(std::string n) {
+  for (int i = 0; i < 100; ++i) {
+    send(remote_name{"probe", n}, self(), atom<"hello">{});
+    const pid p = co_await receive([](atom<"hello">, const pid& from) { return from; },
+                                   after(200ms, [] { return pid{}; }));
+    if (p) co_return p;
+  }
+  co_return pid{};
+}
+
+// Replies {echo, Msg, self()} to {From, Msg}, as tests/dist/dist_peer.cpp does.
+process echo_server() {
+  for (;;) {
+    bool stop = false;
+    co_await receive(
+        [](const pid& from, const term& msg) { send(from, atom<"echo">{}, msg, self()); },
+        [&](atom<"stop">) { stop = true; });
+    if (stop) co_return;
+  }
+}
+
+TEST_F(Dist, StartPublishesTheNodeInEpmdAndStopLeavesIt) {
+  run([]() -> process {
+    EXPECT_EQ(node::self_name(), "nonode@nohost");
+    co_await start_node("t_start");
+    EXPECT_TRUE(node::started());
+    EXPECT_EQ(node::self_name(), "t_start@127.0.0.1");
+    EXPECT_NE(node::listen_port(), 0);
+    EXPECT_EQ(node::of(self()), "t_start@127.0.0.1");
+    bool second_refused = false;
+    try {
+      co_await start_node("t_start_again");
+    } catch (const node_error&) {
+      second_refused = true;
+    }
+    EXPECT_TRUE(second_refused);
+    node::stop();
+    EXPECT_FALSE(node::started());
+  });
+}
+
+TEST_F(Dist, BadNamesAndMissingCookieAreClearErrors) {
+  run([]() -> process {
+    for (const char* bad : {"nohost", "@host", "name@", "a@b@c"}) {
+      std::string what;
+      try {
+        node::options o;
+        o.name = bad;
+        o.cookie = "x";
+        co_await node::start(o);
+      } catch (const node_error& e) {
+        what = e.what();
+      }
+      EXPECT_NE(what.find("alive@host"), std::string::npos) << bad;
+    }
+  });
+}
+
+TEST_F(Dist, ErlangReachesCoprocByRegisteredNameAndByPid) {
+  run(
+      []() -> process {
+        co_await start_node("t_by_name");
+        const pid echo = spawn(echo_server);
+        register_name("echo", echo);
+        const pid probe = co_await await_probe(kProbe);
+        CO_ASSERT(probe);
+        EXPECT_NE(probe.node, 0);
+        EXPECT_EQ(node::of(probe), kProbe);
+        send(probe, self(), atom<"call_name">{}, atom<"echo">{}, term::atom(node::self_name()));
+        const pid answered = co_await receive([](atom<"call_name_ok">, const pid& p) { return p; },
+                                              [](atom<"call_name_failed">, const term& why) {
+                                                ADD_FAILURE() << "probe: " << why.to_string();
+                                                return pid{};
+                                              },
+                                              after(10s, [] { return pid{}; }));
+        EXPECT_EQ(answered, echo);  // our pid went to Erlang and came back as itself
+        send(echo, atom<"stop">{});
+      },
+      two_cores());
+}
+
+TEST_F(Dist, CoprocReachesErlangByNameAndByPid) {
+  run([]() -> process {
+    co_await start_node("t_to_erl");
+    const pid probe = co_await await_probe(kProbe);
+    CO_ASSERT(probe);
+    EXPECT_TRUE(std::ranges::count(node::connected(), kProbe) == 1);
+    send(probe, self(), atom<"hello">{});  // by pid this time
+    const pid again = co_await receive([](atom<"hello">, const pid& p) { return p; },
+                                       after(5s, [] { return pid{}; }));
+    EXPECT_EQ(again, probe);
+    // Erlang sends back to a name on this node: {Name, node(From)} ! ...
+    register_name("inbox", self());
+    send(probe, self(), atom<"reg_send">{}, atom<"inbox">{});
+    const bool got = co_await receive([&](atom<"from_erlang">, const pid& p) { return p == probe; },
+                                      after(5s, [] { return false; }));
+    EXPECT_TRUE(got);
+  });
+}
+
+TEST_F(Dist, ErlangTermsMatchTypedClauses) {
+  run([]() -> process {
+    co_await start_node("t_types");
+    const pid probe = co_await await_probe(kProbe);
+    CO_ASSERT(probe);
+    send(probe, self(), atom<"send_types">{});
+    std::string text;
+    std::vector<int> list;
+    term big;
+    double f = 0;
+    std::map<std::string, int> map;
+    std::string charlist;
+    bool done = false;
+    while (!done) {
+      const bool got = co_await receive(
+          [&](atom<"ok">, std::string s) { return text = std::move(s), true; },
+          [&](std::vector<int> v) { return list = std::move(v), true; },
+          [&](atom<"big">, const term& b) { return big = b, true; },
+          [&](atom<"float">, double d) { return f = d, true; },
+          [&](const std::map<std::string, int>& m) { return map = m, true; },
+          [&](atom<"str">, std::string s) { return charlist = std::move(s), true; },
+          [&](atom<"done">) { return done = true; },
+          [](const term& t) {
+            ADD_FAILURE() << "unmatched " << t.to_string();
+            return true;
+          },
+          after(5s, [] { return false; }));
+      if (!got && !done) {
+        ADD_FAILURE() << "timed out";
+        break;
+      }
+    }
+    EXPECT_EQ(text, "text");
+    EXPECT_EQ(list, (std::vector<int>{1, 2, 3}));
+    EXPECT_TRUE(big.is_bignum());
+    EXPECT_EQ(big.to_string(), "123456789012345678901234567890");
+    EXPECT_EQ(f, 1.5);
+    EXPECT_EQ(map, (std::map<std::string, int>{{"j", 2}, {"k", 1}}));
+    EXPECT_EQ(charlist, "charlist");
+  });
+}
+
+// Random terms through the wire and back, compared with Erlang's own term_to_binary.
+term random_term(std::mt19937_64& rng, int depth, const pid& me) {
+  const int kind = static_cast<int>(rng() % (depth > 2 ? 7 : 11));
+  switch (kind) {
+    case 0:
+      return term::integer(static_cast<std::int64_t>(rng()) >> (rng() % 64));
+    case 1:
+      return term::big(rng() % 2 == 0,
+                       std::string(1 + rng() % 12, static_cast<char>(1 + rng() % 255)));
+    case 2:
+      return term::floating(
+          std::ldexp(static_cast<double>(rng() % 100000) - 50000, -static_cast<int>(rng() % 20)));
+    case 3:
+      return term::atom("a" + std::to_string(rng() % 50));
+    case 4: {
+      std::string b(rng() % 40, '\0');
+      for (auto& c : b) c = static_cast<char>(rng());
+      return term::binary(std::move(b));
+    }
+    case 5:
+      return term::nil();
+    case 6:
+      return to_term(me);
+    case 7: {
+      std::vector<term> e;
+      for (std::size_t i = 0, n = 1 + rng() % 4; i < n; ++i)
+        e.push_back(random_term(rng, depth + 1, me));
+      return term::list(std::move(e));
+    }
+    case 8: {
+      std::vector<term> e;
+      for (std::size_t i = 0, n = rng() % 4; i < n; ++i)
+        e.push_back(random_term(rng, depth + 1, me));
+      return term::tuple(std::move(e));
+    }
+    case 9: {
+      std::vector<std::pair<term, term>> e;
+      for (std::size_t i = 0, n = rng() % 4; i < n; ++i) {
+        e.emplace_back(term::integer(static_cast<std::int64_t>(i)),
+                       random_term(rng, depth + 1, me));
+      }
+      return term::map(std::move(e));
+    }
+    default:
+      return term::string("chars" + std::to_string(rng() % 100));
+  }
+}
+
+TEST_F(Dist, RandomTermsRoundTripThroughErlang) {
+  run([]() -> process {
+    co_await start_node("t_roundtrip");
+    const pid probe = co_await await_probe(kProbe);
+    CO_ASSERT(probe);
+    std::mt19937_64 rng(0xD157);
+    for (int i = 0; i < 300; ++i) {
+      const term t = random_term(rng, 0, self());
+      send(probe, self(), atom<"echo">{}, t);
+      const bool ok = co_await receive(
+          [&](atom<"echo">, const term& back, const std::string& erlang_bytes) {
+            EXPECT_EQ(back, t) << t.to_string();
+            EXPECT_EQ(decode(erlang_bytes), t) << t.to_string();  // binary_to_term agrees
+            return true;
+          },
+          after(5s, [] { return false; }));
+      if (!ok) {
+        ADD_FAILURE() << "no echo for " << t.to_string();
+        break;
+      }
+    }
+  });
+}
+
+TEST_F(Dist, OneSendersMessagesKeepTheirOrderAcrossNodes) {
+  run(
+      []() -> process {
+        co_await start_node("t_order");
+        const pid probe = co_await await_probe(kProbe);
+        CO_ASSERT(probe);
+        constexpr int kN = 5000;
+        // coproc -> Erlang -> coproc: echoes come back in the order they were sent.
+        for (int i = 1; i <= kN; ++i) send(probe, self(), atom<"echo">{}, i);
+        int expect = 1;
+        while (expect <= kN) {
+          const bool ok = co_await receive(
+              [&](atom<"echo">, int n, const std::string&) {
+                EXPECT_EQ(n, expect++);
+                return true;
+              },
+              after(10s, [] { return false; }));
+          if (!ok) break;
+        }
+        EXPECT_EQ(expect, kN + 1);
+        // Erlang -> coproc: one Erlang sender, in order.
+        send(probe, self(), atom<"count">{}, kN);
+        expect = 1;
+        while (expect <= kN) {
+          const bool ok = co_await receive(
+              [&](atom<"n">, int n) {
+                EXPECT_EQ(n, expect++);
+                return true;
+              },
+              after(10s, [] { return false; }));
+          if (!ok) break;
+        }
+        EXPECT_EQ(expect, kN + 1);
+      },
+      two_cores());
+}
+
+TEST_F(Dist, ErlangMonitorSeesACoprocProcessEndWithItsReason) {
+  run([]() -> process {
+    co_await start_node("t_erl_monitors");
+    const pid probe = co_await await_probe(kProbe);
+    CO_ASSERT(probe);
+    const pid victim = spawn([]() -> process {
+      co_await receive([](atom<"go">) {});
+      exit(exit_reason{atom<"bye">{}});
+    });
+    send(probe, self(), atom<"monitor">{}, victim);
+    co_await receive([](atom<"monitoring">) {}, after(5s, [] {}));
+    send(victim, atom<"go">{});
+    const std::string reason =
+        co_await receive([](atom<"down_seen">, const term& r) { return r.to_string(); },
+                         after(10s, [] { return std::string("no DOWN"); }));
+    EXPECT_EQ(reason, "bye");
+    // Monitoring a dead pid, or a name nobody has: DOWN noproc at once.
+    send(probe, self(), atom<"monitor">{}, victim);
+    const std::string again =
+        co_await receive([](atom<"down_seen">, const term& r) { return r.to_string(); },
+                         after(10s, [] { return std::string("no DOWN"); }));
+    EXPECT_EQ(again, "noproc");
+  });
+}
+
+TEST_F(Dist, CoprocMonitorAndLinkOnErlangProcesses) {
+  run([]() -> process {
+    co_await start_node("t_monitors_erl");
+    const pid probe = co_await await_probe(kProbe);
+    CO_ASSERT(probe);
+    send(probe, self(), atom<"target">{});
+    const pid target = co_await receive([](atom<"target">, const pid& p) { return p; },
+                                        after(5s, [] { return pid{}; }));
+    CO_ASSERT(target);
+    const monitor_ref ref = monitor(target);
+    send(target, atom<"exit">{}, atom<"boom">{});
+    const bool down = co_await receive(
+        [&](atom<"DOWN">, monitor_ref r, const pid& who, const exit_reason& why) {
+          EXPECT_EQ(r, ref);
+          EXPECT_EQ(who, target);
+          EXPECT_EQ(why, exit_reason{atom<"boom">{}});
+          return true;
+        },
+        after(5s, [] { return false; }));
+    EXPECT_TRUE(down);
+
+    // An Erlang process links to us and crashes: we trap the exit signal.
+    trap_exit(true);
+    send(probe, self(), atom<"linked_crash">{}, self(), atom<"kaboom">{});
+    const pid linked = co_await receive([](atom<"linked">, const pid& p) { return p; },
+                                        after(5s, [] { return pid{}; }));
+    send(linked, atom<"go">{});
+    const bool exited = co_await receive(
+        [&](atom<"EXIT">, const pid& who, const exit_reason& why) {
+          EXPECT_EQ(who, linked);
+          EXPECT_EQ(why, exit_reason{atom<"kaboom">{}});
+          return true;
+        },
+        after(5s, [] { return false; }));
+    EXPECT_TRUE(exited);
+
+    // Our linked process dies: the Erlang side of the link dies with the same reason.
+    send(probe, self(), atom<"target">{});
+    const pid t2 = co_await receive([](atom<"target">, const pid& p) { return p; },
+                                    after(5s, [] { return pid{}; }));
+    const monitor_ref r2 = monitor(t2);
+    spawn([t2]() -> process {
+      link(t2);
+      co_await receive(after(50ms, [] {}));
+      exit(exit_reason{atom<"cascade">{}});
+    });
+    const std::string why2 = co_await receive(
+        [&](atom<"DOWN">, monitor_ref r, const pid&, const exit_reason& why) {
+          EXPECT_EQ(r, r2);
+          return why.to_string();
+        },
+        after(5s, [] { return std::string("no DOWN"); }));
+    EXPECT_EQ(why2, "cascade");
+  });
+}
+
+TEST_F(Dist, AKilledPeerGivesDownAndExitWithNoconnection) {
+  cluster::child victim = cluster::erlang_probe("victim");
+  run([&]() -> process {
+    co_await start_node("t_killed");
+    const pid probe = co_await await_probe("victim@127.0.0.1");
+    CO_ASSERT(probe);
+    const monitor_ref ref = monitor(probe);
+    trap_exit(true);
+    link(probe);
+    co_await receive(after(100ms, [] {}));  // LINK and MONITOR_P are on the wire
+    victim.kill();                          // SIGKILL: the socket closes, no goodbye
+    bool down = false;
+    bool exited = false;
+    for (int i = 0; i < 2; ++i) {
+      co_await receive(
+          [&](atom<"DOWN">, monitor_ref r, const pid& who, const exit_reason& why) {
+            EXPECT_EQ(r, ref);
+            EXPECT_EQ(who, probe);
+            EXPECT_EQ(why, exit_reason{atom<"noconnection">{}});
+            down = true;
+          },
+          [&](atom<"EXIT">, const pid& who, const exit_reason& why) {
+            EXPECT_EQ(who, probe);
+            EXPECT_EQ(why, exit_reason{atom<"noconnection">{}});
+            exited = true;
+          },
+          after(10s, [] {}));
+    }
+    EXPECT_TRUE(down);
+    EXPECT_TRUE(exited);
+    EXPECT_TRUE(std::ranges::count(node::connected(), "victim@127.0.0.1") == 0);
+    // A monitor on a pid of the unreachable node: DOWN noconnection, not silence.
+    const monitor_ref late = monitor(probe);
+    const bool late_down = co_await receive(
+        [&](atom<"DOWN">, monitor_ref r, const pid&, const exit_reason& why) {
+          EXPECT_EQ(r, late);
+          EXPECT_EQ(why, exit_reason{atom<"noconnection">{}});
+          return true;
+        },
+        after(15s, [] { return false; }));
+    EXPECT_TRUE(late_down);
+  });
+}
+
+TEST_F(Dist, TicksKeepAnIdleConnectionAndASilentPeerIsDeclaredDown) {
+  cluster::child sleeper = cluster::erlang_probe("sleeper");
+  run([&]() -> process {
+    co_await start_node("t_ticks");
+    const pid probe = co_await await_probe("sleeper@127.0.0.1");
+    CO_ASSERT(probe);
+    const monitor_ref ref = monitor(probe);
+    // 10 s of silence with net_ticktime 4: only ticks cross, and the link stays up.
+    const bool dropped = co_await receive(
+        [](atom<"DOWN">, monitor_ref, const pid&, const exit_reason&) { return true; },
+        after(10s, [] { return false; }));
+    EXPECT_FALSE(dropped);
+    send(probe, self(), atom<"hello">{});
+    const bool answered = co_await receive([](atom<"hello">, const pid&) { return true; },
+                                           after(5s, [] { return false; }));
+    EXPECT_TRUE(answered);
+    // Freeze the peer: its socket stays open but nothing arrives, not even ticks.
+    const auto frozen_at = std::chrono::steady_clock::now();
+    sleeper.signal(SIGSTOP);
+    const bool down = co_await receive(
+        [&](atom<"DOWN">, monitor_ref r, const pid&, const exit_reason& why) {
+          EXPECT_EQ(r, ref);
+          EXPECT_EQ(why, exit_reason{atom<"noconnection">{}});
+          return true;
+        },
+        after(15s, [] { return false; }));
+    const auto took = std::chrono::steady_clock::now() - frozen_at;
+    EXPECT_TRUE(down);
+    EXPECT_GE(took, 2s);  // not before the ticks have been missed
+    sleeper.signal(SIGCONT);
+  });
+}
+
+TEST_F(Dist, AWrongCookieIsRejectedBothWays) {
+  ASSERT_TRUE(epmd_->wait_registered("probe", 20s));
+  std::mutex mu;
+  std::vector<std::string> reports;
+  set_crash_reporter([&](const crash_report& r) {
+    std::lock_guard lock(mu);
+    reports.push_back(r.reason.to_string());
+  });
+  run([]() -> process {
+    co_await start_node("t_cookie", "not-the-cookie");
+    const bool reached = co_await node::ping(kProbe);
+    EXPECT_FALSE(reached);
+    EXPECT_TRUE(node::connected().empty());
+    co_await receive(after(500ms, [] {}));  // the failed connection's report is written
+  });
+  set_crash_reporter({});
+  bool explained = false;
+  for (const auto& r : reports) {
+    explained = explained || r.find("cookies differ") != std::string::npos;
+    EXPECT_EQ(r.find("not-the-cookie"), std::string::npos) << "the cookie was logged: " << r;
+    EXPECT_EQ(r.find(cluster::kCookie), std::string::npos) << "the cookie was logged: " << r;
+  }
+  EXPECT_TRUE(explained) << ::testing::PrintToString(reports);
+
+  // And Erlang with the wrong cookie cannot reach a coproc node.
+  run([]() -> process {
+    co_await start_node("t_cookie2");
+    cluster::child erl(
+        {"timeout", "-s", "KILL", "60", "erl", "-noshell", "-noinput", "-name",
+         "intruder@127.0.0.1", "-setcookie", "wrong", "-start_epmd", "false", "-eval",
+         "halt(case net_adm:ping('t_cookie2@127.0.0.1') of pang -> 0; pong -> 1 end)."},
+        cluster::work_dir() + "/intruder.log");
+    // Wait in a process-friendly way: poll the child's exit.
+    int status = -1;
+    for (int i = 0; i < 300 && status < 0; ++i) {
+      co_await receive(after(100ms, [] {}));
+      status = erl.try_wait();
+    }
+    EXPECT_EQ(status, 0) << erl.output();
+  });
+}
+
+TEST_F(Dist, CoprocTalksToCoproc) {
+  cluster::child peer({COPROC_DIST_PEER, "peer1@127.0.0.1", cluster::kCookie},
+                      cluster::work_dir() + "/peer1.log");
+  ASSERT_TRUE(peer.wait_for_output("READY", 20s)) << peer.output();  // (not in a coroutine)
+  run(
+      []() -> process {
+        co_await start_node("t_c2c");
+        EXPECT_TRUE(co_await node::ping("peer1@127.0.0.1"));
+        send(remote_name{"echo", "peer1@127.0.0.1"}, self(), std::string("over the wire"));
+        const pid echo = co_await receive(
+            [](atom<"echo">, const std::string& s, const pid& from) {
+              EXPECT_EQ(s, "over the wire");
+              return from;
+            },
+            after(5s, [] { return pid{}; }));
+        CO_ASSERT(echo);
+        EXPECT_EQ(node::of(echo), "peer1@127.0.0.1");
+        const monitor_ref ref = monitor(echo);
+        send(echo, self(), std::vector<std::int64_t>{1, 2, 3});
+        const bool list_back = co_await receive(
+            [](atom<"echo">, const std::vector<std::int64_t>& v, const pid&) {
+              return v == std::vector<std::int64_t>{1, 2, 3};
+            },
+            after(5s, [] { return false; }));
+        EXPECT_TRUE(list_back);
+        send(echo, atom<"stop">{});  // the peer's echo ends normally; the program exits
+        const std::string why = co_await receive(
+            [&](atom<"DOWN">, monitor_ref r, const pid&, const exit_reason& w) {
+              EXPECT_EQ(r, ref);
+              return w.to_string();
+            },
+            after(5s, [] { return std::string("no DOWN"); }));
+        EXPECT_TRUE(why == "normal" || why == "noconnection") << why;
+      },
+      two_cores());
+  EXPECT_EQ(peer.wait(10s), 0) << peer.output();
+}
+
+TEST_F(Dist, SimultaneousConnectsLeaveOneWorkingConnection) {
+  // Two coproc programs that both connect to the other at the same moment.
+  for (int round = 0; round < 3; ++round) {
+    const std::string a = "sim_a" + std::to_string(round) + "@127.0.0.1";
+    const std::string b = "sim_b" + std::to_string(round) + "@127.0.0.1";
+    cluster::child pa({COPROC_DIST_PEER, a, cluster::kCookie, b}, cluster::work_dir() + "/sa.log");
+    cluster::child pb({COPROC_DIST_PEER, b, cluster::kCookie, a}, cluster::work_dir() + "/sb.log");
+    EXPECT_TRUE(pa.wait_for_output("PEERED", 20s)) << pa.output();
+    EXPECT_TRUE(pb.wait_for_output("PEERED", 20s)) << pb.output();
+  }
+}
+
+TEST_F(Dist, ElixirTalksToCoproc) {
+  // Elixir connects, calls our echo by name and by pid, then registers :ex and waits for
+  // us to call it by name; it exits 0 when all of that worked.
+  const std::string script = R"EX(
+target = :"t_elixir@127.0.0.1"
+Enum.find(1..100, fn _ -> Node.connect(target) == true || (Process.sleep(100); false) end)
+send({:echo, target}, {self(), %{"lang" => "elixir"}})
+pid = receive do {:echo, %{"lang" => "elixir"}, pid} -> pid after 5000 -> System.halt(2) end
+send(pid, {self(), [1, 2, 3]})
+receive do {:echo, [1, 2, 3], ^pid} -> :ok after 5000 -> System.halt(3) end
+Process.register(self(), :ex)
+send({:echo, target}, {self(), :registered})
+receive do {from, text} when is_pid(from) -> send(from, {:elixir, String.upcase(text)}) after 5000 -> System.halt(4) end
+Process.sleep(200)
+System.halt(0)
+)EX";
+  int status = -1;
+  run(
+      [&]() -> process {
+        co_await start_node("t_elixir");
+        const pid echo = spawn(echo_server);
+        register_name("echo", echo);
+        cluster::child ex(
+            {"timeout", "-s", "KILL", "60", "elixir", "--name", "ex@127.0.0.1", "--cookie",
+             cluster::kCookie, "--erl", "-start_epmd false", "-e", script},
+            cluster::work_dir() + "/elixir.log");
+        // Wait until Elixir has registered :ex (it told our echo), then call it by name.
+        bool replied = false;
+        for (int i = 0; i < 300 && !replied; ++i) {
+          send(remote_name{"ex", "ex@127.0.0.1"}, self(), std::string("hello from c++"));
+          replied = co_await receive(
+              [](atom<"elixir">, const std::string& s) {
+                EXPECT_EQ(s, "HELLO FROM C++");
+                return true;
+              },
+              after(100ms, [] { return false; }));
+        }
+        EXPECT_TRUE(replied);
+        for (int i = 0; i < 100 && status < 0; ++i) {
+          co_await receive(after(100ms, [] {}));
+          status = ex.try_wait();
+        }
+        if (status != 0) ADD_FAILURE() << ex.output();
+        send(echo, atom<"stop">{});
+      },
+      two_cores());
+  EXPECT_EQ(status, 0);
+}
+
+TEST_F(Dist, GarbageOnTheDistributionPortClosesOnlyThatConnection) {
+  run([]() -> process {
+    co_await start_node("t_garbage");
+    const pid probe = co_await await_probe(kProbe);
+    CO_ASSERT(probe);
+    const monitor_ref ref = monitor(probe);
+    const std::vector<std::string> junks{std::string("\x00\x05hello", 7),
+                                         std::string("\xff\xff", 2),
+                                         std::string("GET / HTTP/1.1\r\n\r\n")};
+    for (const std::string& junk : junks) {
+      tcp_stream s = co_await tcp_stream::connect(socket_address::loopback_v4(node::listen_port()));
+      co_await s.write_all(junk);
+      char buf[64];
+      std::size_t n = 1;
+      try {
+        n = co_await s.read_some(buf, 10s);  // the node hangs up (or times the handshake out)
+      } catch (const std::system_error&) {
+        n = 0;
+      }
+      EXPECT_EQ(n, 0u);
+    }
+    // The real connection is untouched.
+    send(probe, self(), atom<"hello">{});
+    const bool answered = co_await receive([](atom<"hello">, const pid&) { return true; },
+                                           after(5s, [] { return false; }));
+    EXPECT_TRUE(answered);
+    EXPECT_TRUE(demonitor(ref, true));  // still active: that connection never dropped
+  });
+}
+
+TEST_F(Dist, SendingAValueWithNoTermMappingToAnotherNodeThrows) {
+  run([]() -> process {
+    co_await start_node("t_nomap");
+    const pid probe = co_await await_probe(kProbe);
+    CO_ASSERT(probe);
+    struct opaque {
+      int x;
+    };
+    EXPECT_THROW(send(probe, opaque{1}), std::invalid_argument);
+    EXPECT_THROW(send(remote_name{"probe", kProbe}, opaque{1}), std::invalid_argument);
+  });
+}
+
+}  // namespace
