@@ -3,7 +3,7 @@
 # Usage: scripts/install-deps.sh [extra-package ...]
 set -euo pipefail
 pkgs=(g++ cmake ninja-build pkg-config liburing-dev libboost-dev libgtest-dev libgmock-dev
-      libbenchmark-dev python3 erlang-nox "$@")
+      libbenchmark-dev python3 erlang-nox elixir "$@")
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -9,6 +9,7 @@
 #include <mutex>
 #include <random>
 
+#include "../lib/dist/wire.hpp"
 #include "dist/cluster_support.hpp"
 
 using namespace coproc;
@@ -631,6 +632,88 @@ TEST_F(Dist, GarbageOnTheDistributionPortClosesOnlyThatConnection) {
                                            after(5s, [] { return false; }));
     EXPECT_TRUE(answered);
     EXPECT_TRUE(demonitor(ref, true));  // still active: that connection never dropped
+  });
+}
+
+// A hand-made node: the handshake done with the wire layer, then whatever frames we like.
+subroutine<tcp_stream> fake_node(std::string name) {
+  namespace w = coproc::detail::dist;
+  tcp_stream s = co_await tcp_stream::connect(socket_address::loopback_v4(node::listen_port()));
+  auto read16 = [&s]() -> subroutine<std::string> {
+    std::array<char, 2> len{};
+    co_await s.read_exact(len, 5s);
+    std::string body((static_cast<std::uint8_t>(len[0]) << 8) | static_cast<std::uint8_t>(len[1]),
+                     '\0');
+    std::span<char> dst(body.data(), body.size());
+    co_await s.read_exact(dst, 5s);
+    co_return body;
+  };
+  const w::name_msg hello{w::mandatory_flags_25 | w::flag_unlink_id | w::flag_v4_nc, 7, name};
+  co_await s.write_all(w::frame16(w::build(hello)));
+  std::string error;
+  std::string body = co_await read16();
+  EXPECT_EQ(w::parse_status(body, error)->status, "ok");
+  body = co_await read16();
+  const auto challenge = w::parse_challenge(body, error);
+  const w::challenge_reply_msg reply{42,
+                                     w::handshake_digest(challenge->challenge, cluster::kCookie)};
+  co_await s.write_all(w::frame16(w::build(reply)));
+  body = co_await read16();
+  const auto ack = w::parse_challenge_ack(body, error);
+  EXPECT_TRUE(ack && ack->digest == w::handshake_digest(42, cluster::kCookie));
+  co_return s;
+}
+
+std::string frame_of(const std::string& payload) {
+  std::string f;
+  coproc::detail::dist::append_frame_header(f, static_cast<std::uint32_t>(payload.size()));
+  return f + payload;
+}
+
+TEST_F(Dist, BadFramesCloseThatConnectionAndLoseNothingElse) {
+  run([]() -> process {
+    co_await start_node("t_frames");
+    const std::string p = std::string(1, static_cast<char>(112));
+    const std::string send_to_me = encode(term::tuple({2, term::atom(""), to_term(self())}));
+    // A message we cannot decode (a fun here: tag 112 inside the term) is dropped, and the
+    // connection stays: the next message on it arrives.
+    {
+      tcp_stream s = co_await fake_node("fake0@127.0.0.1");
+      const std::string frames = frame_of(p + send_to_me + std::string("\x83\x70\x00", 3)) +
+                                 frame_of(p + send_to_me + encode(term::atom("still_here")));
+      co_await s.write_all(frames);
+      const bool got = co_await receive([](atom<"still_here">) { return true; },
+                                        after(5s, [] { return false; }));
+      EXPECT_TRUE(got);
+    }
+    // Each of these closes its connection (read returns 0), and the node goes on.
+    const std::vector<std::string> bad{
+        frame_of("not a pass-through frame"),
+        frame_of(p + encode(term::atom("not_a_tuple"))),
+        frame_of(p + std::string("\x83\x68\x05", 3)),          // truncated control term
+        frame_of(p + encode(term::tuple({term::atom("x")}))),  // op is not an integer
+        std::string("\x7f\xff\xff\xff", 4),                    // 2 GiB frame announced
+    };
+    int i = 1;
+    for (const std::string& junk : bad) {
+      tcp_stream s = co_await fake_node("fake" + std::to_string(i++) + "@127.0.0.1");
+      co_await s.write_all(junk);
+      char buf[64];
+      std::size_t n = 1;
+      try {
+        n = co_await s.read_some(buf, 10s);
+      } catch (const std::system_error&) {
+        n = 0;
+      }
+      EXPECT_EQ(n, 0u) << i;
+    }
+    // A good connection still works.
+    tcp_stream s = co_await fake_node("fake_last@127.0.0.1");
+    const std::string good = frame_of(p + send_to_me + encode(term::atom("fine")));
+    co_await s.write_all(good);
+    const bool fine =
+        co_await receive([](atom<"fine">) { return true; }, after(5s, [] { return false; }));
+    EXPECT_TRUE(fine);
   });
 }
 

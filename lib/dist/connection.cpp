@@ -372,7 +372,12 @@ void handle_frame(conn_state& c, std::string_view body) {
   }
   body.remove_prefix(1);
   std::size_t used = 0;
-  const term ctl = decode(body, {.allow_trailing = true}, &used);
+  term ctl;
+  try {
+    ctl = decode(body, {.allow_trailing = true}, &used);
+  } catch (const term_decode_error& e) {
+    throw node_error("coproc: bad control message from " + c.peer + ": " + e.what());
+  }
   const std::string_view rest = body.substr(used);
   if (!ctl.is_tuple() || ctl.size() == 0 || !ctl[0].is_integer() || !ctl[0].fits_int64()) {
     throw node_error("coproc: bad control message from " + c.peer + ": " + ctl.to_string());
@@ -545,6 +550,7 @@ process reader(std::shared_ptr<conn_state> c) {
   std::string buf;
   std::vector<char> chunk(64 * 1024);
   std::string why;
+  std::exception_ptr broken;
   try {
     for (;;) {
       const std::size_t n = co_await c->stream.read_some(chunk, silence);
@@ -572,10 +578,14 @@ process reader(std::shared_ptr<conn_state> c) {
     why = e.code() == std::errc::timed_out ? "net_tick_timeout: " + c->peer + " went silent"
                                            : std::string(e.what());
   } catch (const std::exception& e) {
+    // A protocol violation (bad frame, bad term): reported as this process's crash, so
+    // the reason is in the log; a closed or silent peer is not an error of ours.
+    broken = std::current_exception();
     why = e.what();
   }
   if (c->down_reason.empty()) c->down_reason = why;
   route(c->writer, make_message(out_item{out_item::disconnect, {}, {}, {}, 0, {}}));
+  if (broken) std::rethrow_exception(broken);
 }
 
 }  // namespace
