@@ -384,6 +384,39 @@ TEST_F(Dist, CoprocMonitorAndLinkOnErlangProcesses) {
         },
         after(5s, [] { return std::string("no DOWN"); }));
     EXPECT_EQ(why2, "cascade");
+
+    // exit(pid, reason) to an Erlang process (EXIT2): it dies with that reason.
+    send(probe, self(), atom<"target">{});
+    const pid t3 = co_await receive([](atom<"target">, const pid& p) { return p; },
+                                    after(5s, [] { return pid{}; }));
+    const monitor_ref r3 = monitor(t3);
+    exit(t3, exit_reason{atom<"stop_now">{}});
+    const std::string why3 = co_await receive(
+        [&](atom<"DOWN">, monitor_ref r, const pid&, const exit_reason& why) {
+          EXPECT_EQ(r, r3);
+          return why.to_string();
+        },
+        after(5s, [] { return std::string("no DOWN"); }));
+    EXPECT_EQ(why3, "stop_now");
+
+    // unlink (UNLINK_ID): after it, the Erlang process's crash does not reach us.
+    send(probe, self(), atom<"target">{});
+    const pid t4 = co_await receive([](atom<"target">, const pid& p) { return p; },
+                                    after(5s, [] { return pid{}; }));
+    const monitor_ref r4 = monitor(t4);
+    const pid bystander = spawn([t4]() -> process {
+      link(t4);
+      unlink(t4);
+      co_await receive([](atom<"done">) {});
+    });
+    co_await receive(after(200ms, [] {}));
+    send(t4, atom<"exit">{}, atom<"boom">{});
+    co_await receive(
+        [&](atom<"DOWN">, monitor_ref r, const pid&, const exit_reason&) { return r == r4; },
+        after(5s, [] { return false; }));
+    co_await receive(after(200ms, [] {}));
+    EXPECT_TRUE(alive(bystander));
+    send(bystander, atom<"done">{});
   });
 }
 
