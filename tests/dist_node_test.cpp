@@ -2,9 +2,11 @@
 // coproc program, all registered with a private epmd (tests/dist/cluster_support.hpp).
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
 #include <coproc/coproc.hpp>
 #include <coproc/node.hpp>
 #include <coproc/term_codec.hpp>
+#include <fstream>
 #include <map>
 #include <mutex>
 #include <random>
@@ -537,6 +539,42 @@ TEST_F(Dist, AWrongCookieIsRejectedBothWays) {
     }
     EXPECT_EQ(status, 0) << erl.output();
   });
+}
+
+TEST_F(Dist, TheCookieComesFromTheHomeDirectoryByDefault) {
+  const std::string home = cluster::work_dir() + "/home";
+  ::mkdir(home.c_str(), 0700);
+  {
+    std::ofstream f(home + "/.erlang.cookie");
+    f << cluster::kCookie << "\n";  // erl writes it without a newline; either works
+  }
+  const char* old_home = std::getenv("HOME");
+  const std::string saved = old_home != nullptr ? old_home : "";
+  ::setenv("HOME", home.c_str(), 1);
+  run([]() -> process {
+    node::options o;
+    o.name = "t_home_cookie@127.0.0.1";
+    o.net_ticktime = 4s;
+    co_await node::start(o);
+    const pid probe = co_await await_probe(kProbe);
+    EXPECT_TRUE(probe);
+  });
+  ::setenv("HOME", saved.c_str(), 1);
+  // No option and no file: a clear error, before anything is published.
+  ::setenv("HOME", (cluster::work_dir() + "/nowhere").c_str(), 1);
+  run([]() -> process {
+    node::options o;
+    o.name = "t_no_cookie@127.0.0.1";
+    std::string what;
+    try {
+      co_await node::start(o);
+    } catch (const node_error& e) {
+      what = e.what();
+    }
+    EXPECT_NE(what.find("no cookie"), std::string::npos) << what;
+    EXPECT_FALSE(node::started());
+  });
+  ::setenv("HOME", saved.c_str(), 1);
 }
 
 TEST_F(Dist, CoprocTalksToCoproc) {

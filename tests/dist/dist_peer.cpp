@@ -36,7 +36,7 @@ int main(int argc, char** argv) {
     opts.name = name;
     opts.cookie = cookie;
     co_await node::start(opts);
-    auto [echo, ref] = spawn_monitor(echo_server);
+    (void)spawn_monitor(echo_server);
     std::printf("READY %s\n", node::self_name().c_str());
     std::fflush(stdout);
     for (bool peered = peer.empty(); !peered;) {
