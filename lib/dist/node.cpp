@@ -3,6 +3,8 @@
 #include <netdb.h>
 #include <sys/socket.h>
 
+#include <array>
+#include <atomic>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -32,14 +34,29 @@ std::vector<std::unique_ptr<node_state>>& graveyard() {
   return g;
 }
 
+// The node table. Entries are never removed or changed, so readers (every pid that is
+// encoded) load a pointer without a lock; only adding an entry takes the mutex.
+struct node_entry {
+  std::string name;
+  std::uint32_t creation;
+};
 struct node_table {
   std::mutex mu;
-  std::vector<std::pair<std::string, std::uint32_t>> entries{{"", 0}};  // 0 is this node
+  std::vector<std::unique_ptr<node_entry>> owned;
   std::map<std::pair<std::string, std::uint32_t>, std::uint16_t> index;
+  std::array<std::atomic<const node_entry*>, 65536> by_number{};  // [0]: this node
 };
 node_table& table() {
   static node_table t;
   return t;
+}
+
+// This node's name and creation, for encoding our pids; never freed once published.
+const node_entry kNoNode{"nonode@nohost", 0};
+std::atomic<const node_entry*> g_identity{&kNoNode};
+std::vector<std::unique_ptr<node_entry>>& identities() {
+  static std::vector<std::unique_ptr<node_entry>> v;  // guarded by g_mu
+  return v;
 }
 
 const exit_reason& noconnection() {
@@ -56,14 +73,11 @@ constexpr std::uint64_t kDeadSerial = std::uint64_t{1} << 63;
 constexpr std::uint64_t kRemoteSerial = std::uint64_t{1} << 32;
 
 std::string own_name() {
-  std::lock_guard lock(g_mu);
-  return g_node != nullptr ? g_node->name : std::string("nonode@nohost");
+  return g_identity.load(std::memory_order_acquire)->name;
 }
 
-std::pair<std::string, std::uint32_t> own_identity() {
-  std::lock_guard lock(g_mu);
-  if (g_node == nullptr) return {"nonode@nohost", 0};
-  return {g_node->name, g_node->creation};
+const node_entry& own_identity() {
+  return *g_identity.load(std::memory_order_acquire);
 }
 
 }  // namespace
@@ -73,18 +87,19 @@ std::uint16_t node_number(const std::string& name, std::uint32_t creation) {
   std::lock_guard lock(t.mu);
   auto key = std::make_pair(name, creation);
   if (auto it = t.index.find(key); it != t.index.end()) return it->second;
-  if (t.entries.size() > 0xFFFF) throw std::length_error("coproc: too many remote nodes seen");
-  const auto n = static_cast<std::uint16_t>(t.entries.size());
-  t.entries.push_back(key);
-  t.index.emplace(std::move(key), n);
-  return n;
+  const std::size_t n = t.owned.size() + 1;
+  if (n >= t.by_number.size()) throw std::length_error("coproc: too many remote nodes seen");
+  t.owned.push_back(std::make_unique<node_entry>(node_entry{name, creation}));
+  t.by_number[n].store(t.owned.back().get(), std::memory_order_release);
+  t.index.emplace(std::move(key), static_cast<std::uint16_t>(n));
+  return static_cast<std::uint16_t>(n);
 }
 
 std::pair<std::string, std::uint32_t> node_at(std::uint16_t number) {
-  node_table& t = table();
-  std::lock_guard lock(t.mu);
-  if (number == 0 || number >= t.entries.size()) return {"", 0};
-  return t.entries[number];
+  const node_entry* e =
+      number != 0 ? table().by_number[number].load(std::memory_order_acquire) : nullptr;
+  if (e == nullptr) return {"", 0};
+  return {e->name, e->creation};
 }
 
 term pid_term(const pid& p) {
@@ -92,16 +107,18 @@ term pid_term(const pid& p) {
     auto [name, creation] = node_at(p.node);
     return term::pid(std::move(name), p.index, static_cast<std::uint32_t>(p.serial), creation);
   }
-  auto [name, creation] = own_identity();
+  const node_entry& me = own_identity();
   const auto serial =
       static_cast<std::uint32_t>((std::uint64_t{p.core} << kSerialBits) | (p.serial & kSerialMask));
-  return term::pid(std::move(name), p.index, serial, creation);
+  return term::pid(me.name, p.index, serial, me.creation);
 }
 
 bool pid_from(const term& t, pid& out) {
   if (!t.is_pid()) return false;
   const term::pid_t& e = t.as_pid();
-  auto [name, creation] = own_identity();
+  const node_entry& me = own_identity();
+  const std::string& name = me.name;
+  const std::uint32_t creation = me.creation;
   if (e.node == name && (e.creation == creation || name == "nonode@nohost")) {
     const auto core = static_cast<std::uint16_t>(e.serial >> kSerialBits);
     const std::uint64_t low = e.serial & kSerialMask;
@@ -124,15 +141,17 @@ bool pid_from(const term& t, pid& out) {
 }
 
 term ref_term(std::uint64_t ref) {
-  auto [name, creation] = own_identity();
-  return term::ref(std::move(name), creation,
+  const node_entry& me = own_identity();
+  return term::ref(me.name, me.creation,
                    {static_cast<std::uint32_t>(ref), static_cast<std::uint32_t>(ref >> 32), 0});
 }
 
 bool ref_from(const term& t, std::uint64_t& out) {
   if (!t.is_ref()) return false;
   const term::ref_t& r = t.as_ref();
-  auto [name, creation] = own_identity();
+  const node_entry& me = own_identity();
+  const std::string& name = me.name;
+  const std::uint32_t creation = me.creation;
   if (r.node != name || r.ids.size() != 3 || r.ids[2] != 0) return false;
   if (r.creation != creation && name != "nonode@nohost") return false;
   out = std::uint64_t{r.ids[0]} | (std::uint64_t{r.ids[1]} << 32);
@@ -267,6 +286,7 @@ void runtime_ended() noexcept {
   std::lock_guard lock(g_mu);
   if (g_node != nullptr) g_node->stopped = true;
   g_node = nullptr;
+  g_identity.store(&kNoNode, std::memory_order_release);
 }
 
 std::int64_t ns_left(std::int64_t deadline_ns) {
@@ -456,6 +476,8 @@ subroutine<void> start(options opts) {
     }
     graveyard().push_back(std::move(st));
     g_node = raw;
+    identities().push_back(std::make_unique<node_entry>(node_entry{raw->name, raw->creation}));
+    g_identity.store(identities().back().get(), std::memory_order_release);
   }
   raw->epmd_link = spawn_on(opts.core, epmd_link, std::move(epmd));
   raw->acceptor = spawn_on(opts.core, acceptor, raw, std::move(listener));
@@ -473,6 +495,7 @@ void stop() {
     if (st == nullptr) return;
     st->stopped = true;
     g_node = nullptr;
+    g_identity.store(&kNoNode, std::memory_order_release);
     for (auto& [name, e] : st->conns) writers.push_back(e.writer);
   }
   for (const pid& w : writers) send(w, out_item{out_item::disconnect, {}, {}, {}, 0, {}});
