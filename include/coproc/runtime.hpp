@@ -32,7 +32,8 @@ struct options {
   unsigned cores = 0;
   // An idle loop polls its queues this long before it sleeps in the ring, so a
   // chatty peer on another core does not pay a kernel wakeup per message. Spinning
-  // is skipped when there are more loops than hardware cores.
+  // is skipped when there are more loops than hardware cores, and with one loop (no
+  // peer could send it anything a spin would catch sooner).
   std::chrono::microseconds spin = std::chrono::microseconds{50};
   // Pin loop i to CPU i (mod the hardware cores).
   bool pin_threads = false;

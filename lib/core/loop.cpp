@@ -66,7 +66,10 @@ loop::loop(runtime_impl& rt, unsigned index)
     : rt_(rt),
       index_(index),
       ncores_(rt.opts().cores),
-      may_spin_(rt.opts().spin.count() > 0 &&
+      // A lone loop has no peer whose message a spin could catch: only I/O, timers and
+      // foreign threads (which write the eventfd) can wake it, and spinning would take
+      // the CPU from the kernel and the programs that produce them.
+      may_spin_(rt.opts().spin.count() > 0 && rt.opts().cores > 1 &&
                 rt.opts().cores <= std::max(1U, std::thread::hardware_concurrency())),
       overflow_(rt.opts().cores),
       wake_listed_(rt.opts().cores, false),
