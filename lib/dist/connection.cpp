@@ -600,17 +600,24 @@ process outgoing_connection(node_state* st, std::string peer) {
   const std::int64_t deadline =
       now_ns() + std::chrono::duration_cast<nanoseconds>(st->opts.setup_timeout).count();
   std::exception_ptr failed;
+  bool unreachable = false;
   try {
     co_await client_handshake(*c, deadline);
+  } catch (const unreachable_error&) {
+    unreachable = true;
+  } catch (const std::system_error&) {
+    unreachable = true;  // refused, reset or timed out while connecting
   } catch (...) {
     failed = std::current_exception();
   }
-  if (failed) {
+  if (failed || unreachable) {
     c->stream.close();
     const pid successor = leave_map(*c);
     co_await drain(successor);
-    if (!successor) std::rethrow_exception(failed);  // reported as this process's crash
-    co_return;                                       // lost a simultaneous connect: not an error
+    // A wrong cookie or a broken peer is reported as this process's crash; an
+    // unreachable node, or a simultaneous connect we lost, is not an error.
+    if (failed && !successor) std::rethrow_exception(failed);
+    co_return;
   }
   co_await run_connection(c, pid{});
 }
@@ -624,6 +631,7 @@ process incoming_connection(node_state* st, tcp_stream s) {
       now_ns() + std::chrono::duration_cast<nanoseconds>(st->opts.setup_timeout).count();
   pid displaced;
   bool registered = false;
+  bool abandoned = false;
   std::exception_ptr failed;
   try {
     std::string error;
@@ -694,16 +702,27 @@ process incoming_connection(node_state* st, tcp_stream s) {
     }
     const challenge_ack_msg ack{handshake_digest(reply->challenge, st->cookie)};
     co_await write_handshake(c->stream, build(ack), deadline);
+  } catch (const std::system_error& e) {
+    // A handshake that never finishes is worth a report (a stuck or hostile peer); one
+    // the peer just abandoned (closed, reset) is not.
+    if (e.code() == std::errc::timed_out) {
+      failed = std::make_exception_ptr(node_error(
+          "coproc: a handshake from " + (c->peer.empty() ? c->stream.peer().to_string() : c->peer) +
+          " did not finish within setup_timeout"));
+    } else {
+      abandoned = true;
+    }
   } catch (...) {
     failed = std::current_exception();
   }
-  if (failed) {
+  if (failed || abandoned) {
     c->stream.close();
     if (registered) {
       (void)leave_map(*c);
       co_await drain(pid{});
     }
-    std::rethrow_exception(failed);
+    if (failed) std::rethrow_exception(failed);
+    co_return;
   }
   co_await run_connection(c, displaced);
 }

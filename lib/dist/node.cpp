@@ -291,7 +291,7 @@ void runtime_ended() noexcept {
 
 std::int64_t ns_left(std::int64_t deadline_ns) {
   const std::int64_t left = deadline_ns - now_ns();
-  if (left <= 0) throw node_error("coproc: node setup timed out");
+  if (left <= 0) throw unreachable_error("coproc: node setup timed out");
   return left;
 }
 
@@ -377,7 +377,7 @@ socket_address resolve(const std::string& host, std::uint16_t port) {
   hints.ai_socktype = SOCK_STREAM;
   addrinfo* res = nullptr;
   if (getaddrinfo(host.c_str(), nullptr, &hints, &res) != 0 || res == nullptr) {
-    throw node_error("coproc: cannot resolve host '" + host + "'");
+    throw unreachable_error("coproc: cannot resolve host '" + host + "'");
   }
   socket_address a = socket_address::from_native(res->ai_addr, res->ai_addrlen);
   freeaddrinfo(res);
@@ -402,7 +402,7 @@ subroutine<std::uint16_t> epmd_port_of(const node_state& st, const std::string& 
       },
       "epmd lookup");
   if (resp.result != 0) {
-    throw node_error("coproc: no node '" + alive + "' is registered with epmd on " + host);
+    throw unreachable_error("coproc: no node '" + alive + "' is registered with epmd on " + host);
   }
   co_return resp.port;
 }

@@ -64,6 +64,14 @@ struct backlog_end {};
 
 struct node_state;
 
+// The peer cannot be reached (not in its epmd, no route, setup timed out). Like Erlang,
+// we do not log these: monitors and links get noconnection, ping() says false. A wrong
+// cookie or a protocol violation is a node_error and is reported.
+class unreachable_error : public node_error {
+ public:
+  using node_error::node_error;
+};
+
 // One connection's shared state (see the file comment).
 struct conn_state {
   node_state* node = nullptr;
