@@ -588,6 +588,14 @@ process reader(std::shared_ptr<conn_state> c) {
   if (broken) std::rethrow_exception(broken);
 }
 
+std::string peer_address(const tcp_stream& s) {
+  try {
+    return s.peer().to_string();
+  } catch (const std::exception&) {
+    return "an unknown address";
+  }
+}
+
 }  // namespace
 
 // ---- the two ways a connection starts ------------------------------------------------------
@@ -638,7 +646,7 @@ process incoming_connection(node_state* st, tcp_stream s) {
     std::string body = co_await read_handshake(c->stream, deadline);
     const auto hello = parse_name(body, error);
     if (!hello)
-      throw node_error("coproc: bad handshake from " + c->stream.peer().to_string() + ": " + error);
+      throw node_error("coproc: bad handshake from " + peer_address(c->stream) + ": " + error);
     c->peer = hello->name;
     check_flags(c->peer, hello->flags);
     c->peer_flags = hello->flags;
@@ -707,7 +715,7 @@ process incoming_connection(node_state* st, tcp_stream s) {
     // the peer just abandoned (closed, reset) is not.
     if (e.code() == std::errc::timed_out) {
       failed = std::make_exception_ptr(node_error(
-          "coproc: a handshake from " + (c->peer.empty() ? c->stream.peer().to_string() : c->peer) +
+          "coproc: a handshake from " + (c->peer.empty() ? peer_address(c->stream) : c->peer) +
           " did not finish within setup_timeout"));
     } else {
       abandoned = true;
