@@ -9,9 +9,9 @@
 # Modes: rt (one ping in flight, round trips/s) and pipe (1000 pings in flight,
 # pongs/s). See bench/dist/README.md.
 #
-# Env: COPROC_DIST_BENCH  the C++ peer (default build/bench/coproc_dist_pingpong,
-#                         relative to the repository root); if it is missing the
-#                         coproc pairs are skipped.
+# Env: COPROC_DIST_BENCH  the C++ peer (default build/release/bench/coproc_dist_pingpong,
+#                         relative to the repository root, built here in Release if
+#                         missing); if it is still missing the coproc pairs are skipped.
 #      DIST_RESULTS_DIR   where dist.csv (appended) and dist.md (replaced) go
 #                         (default bench/results).
 #      DIST_ERL_ARGS      extra arguments for every erl node (e.g. "+sbwt none").
@@ -30,8 +30,13 @@ for v in DUR RUNS; do
 done
 COOKIE=benchcookie
 HOST=127.0.0.1
-BIN="${COPROC_DIST_BENCH:-build/bench/coproc_dist_pingpong}"
+BIN="${COPROC_DIST_BENCH:-build/release/bench/coproc_dist_pingpong}"
 [[ "$BIN" == /* ]] || BIN="$ROOT/$BIN"
+if [[ -z "${COPROC_DIST_BENCH:-}" && ! -x "$BIN" ]]; then
+  (cd "$ROOT" && scripts/install-deps.sh >&2 &&
+    cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=Release -DCOPROC_BUILD_TESTS=OFF >/dev/null &&
+    cmake --build build/release -j "$(nproc)" --target coproc_dist_pingpong >&2) || true
+fi
 RESULTS_DIR="${DIST_RESULTS_DIR:-$ROOT/bench/results}"
 read -r -a EXTRA_ERL_ARGS <<<"${DIST_ERL_ARGS:-}"
 MODES=(rt pipe)
