@@ -187,15 +187,28 @@ subroutine<void> drain(pid successor) {
 }
 
 // The connection is down: everything that watched across it learns it, with noconnection.
+// Out of memory, one notification is lost, not the runtime (as everywhere signals go).
 void fan_out_down(conn_state& c) noexcept {
-  for (const auto& [local, remote] : c.links) {
-    post_signal(local, new signal_rec{signal_rec::exit, true, remote, 0, noconnection()});
+  for (const auto& link : c.links) {
+    try {
+      post_signal(link.first,
+                  new signal_rec{signal_rec::exit, true, link.second, 0, noconnection()});
+    } catch (...) {
+    }
   }
-  for (const auto& [ref, m] : c.out_monitors) {
-    route(m.watcher, make_message(atom<"DOWN">{}, monitor_ref{ref}, m.target, noconnection()));
+  for (const auto& out : c.out_monitors) {
+    try {
+      route(out.second.watcher, make_message(atom<"DOWN">{}, monitor_ref{out.first},
+                                             out.second.target, noconnection()));
+    } catch (...) {
+    }
   }
-  for (const auto& [ref, m] : c.in_monitors) {
-    post_signal(m.local, new signal_rec{signal_rec::demonitor, false, m.watcher, ref, {}});
+  for (const auto& in : c.in_monitors) {
+    try {
+      post_signal(in.second.local,
+                  new signal_rec{signal_rec::demonitor, false, in.second.watcher, in.first, {}});
+    } catch (...) {
+    }
   }
   c.links.clear();
   c.out_monitors.clear();
@@ -548,7 +561,7 @@ process reader(std::shared_ptr<conn_state> c) {
   const node_state& st = *c->node;
   const auto silence = std::chrono::duration_cast<nanoseconds>(st.opts.net_ticktime);
   std::string buf;
-  std::vector<char> chunk(64 * 1024);
+  std::vector<char> chunk(std::size_t{64} * 1024);
   std::string why;
   std::exception_ptr broken;
   try {
