@@ -157,6 +157,29 @@ TEST_F(Dist, CoprocReachesErlangByNameAndByPid) {
   });
 }
 
+TEST_F(Dist, ErlangGenServerCallReachesACoprocProcess) {
+  run([]() -> process {
+    co_await start_node("t_gen_call");
+    // A coproc process that answers gen_server:call: {'$gen_call', {From, Tag}, Request}
+    // gets {Tag, Reply} sent to From.
+    const pid server = spawn([]() -> process {
+      for (;;) {
+        co_await receive([](atom<"$gen_call">, const std::tuple<pid, term>& from, std::int64_t n) {
+          send(std::get<0>(from), std::get<1>(from), n * 2);
+        });
+      }
+    });
+    register_name("doubler", server);
+    const pid probe = co_await await_probe(kProbe);
+    CO_ASSERT(probe);
+    send(probe, self(), atom<"gen_call">{}, atom<"doubler">{}, term::atom(node::self_name()), 21);
+    const term result = co_await receive([](atom<"gen_call_result">, const term& r) { return r; },
+                                         after(10s, [] { return term::atom("timeout"); }));
+    EXPECT_EQ(result, term(42)) << result.to_string();
+    exit(server, exit_reason::kill());
+  });
+}
+
 TEST_F(Dist, ErlangTermsMatchTypedClauses) {
   run([]() -> process {
     co_await start_node("t_types");

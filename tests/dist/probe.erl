@@ -54,6 +54,14 @@ loop() ->
         {From, target} ->
             Pid = spawn(fun() -> receive {exit, R} -> exit(R) end end),
             From ! {target, Pid};
+        {From, gen_call, Name, Node, Req} ->
+            %% gen_server:call into a coproc process (monitor, alias tag, reply).
+            spawn(fun() ->
+                      R = try gen_server:call({Name, Node}, Req, 5000)
+                          catch exit:Why -> {call_failed, Why}
+                          end,
+                      From ! {gen_call_result, R}
+                  end);
         {From, reg_send, Name} ->
             {Name, node(From)} ! {from_erlang, self()};
         _ ->
