@@ -154,7 +154,7 @@ bool matches(C& c, message_node* n) noexcept {
     }
   } else {
     using E = typename T::expected;
-    if (n->type != type_id<E>()) [[unlikely]] {
+    if (n->type != type_id<E>()) {
       if constexpr (converts_from_term<E>) {
         if (n->type == type_id<term>()) {
           try {
