@@ -81,7 +81,7 @@ struct options {
   std::uint16_t epmd_port = 0;            // 0: $ERL_EPMD_PORT, else 4369
   std::chrono::milliseconds setup_timeout{7000};  // connect + handshake (net_setuptime)
   std::size_t max_frame = std::size_t{64} << 20;  // bytes; a larger frame closes the connection
-  unsigned core = 0;                              // core that runs the acceptor and epmd link
+  unsigned core = 0;  // core of the acceptor and the epmd link (connections spread over all)
 };
 
 // Publishes this program as node opts.name and starts accepting connections. Await it

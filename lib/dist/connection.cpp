@@ -153,6 +153,7 @@ pid leave_map(const conn_state& c) {
   if (it == st->conns.end()) return {};
   if (it->second.writer == c.writer) {
     st->conns.erase(it);
+    conns_changed();
     return {};
   }
   return it->second.writer;
@@ -675,6 +676,7 @@ process incoming_connection(node_state* st, tcp_stream s) {
         status = "not_allowed";
       } else if (it == st->conns.end()) {
         st->conns.emplace(c->peer, node_state::conn_entry{self(), false});
+        conns_changed();
         registered = true;
         status = "ok";
       } else if (!it->second.up) {
@@ -682,6 +684,7 @@ process incoming_connection(node_state* st, tcp_stream s) {
           status = "ok_simultaneous";
           displaced = it->second.writer;
           it->second.writer = self();
+          conns_changed();
           registered = true;
         } else {
           status = "nok";
@@ -706,6 +709,7 @@ process incoming_connection(node_state* st, tcp_stream s) {
         } else {
           it->second = {self(), false};
         }
+        conns_changed();
         registered = true;
       }
       send(old_up, out_item{out_item::disconnect, {}, {}, {}, 0, {}});

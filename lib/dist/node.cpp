@@ -25,6 +25,7 @@ namespace detail::dist {
 
 std::mutex g_mu;
 node_state* g_node = nullptr;
+std::atomic<std::uint64_t> g_conns_generation{0};
 
 namespace {
 
@@ -82,7 +83,8 @@ const node_entry& own_identity() {
 
 }  // namespace
 
-std::uint16_t node_number(const std::string& name, std::uint32_t creation) {
+namespace {
+std::uint16_t lookup_or_add(const std::string& name, std::uint32_t creation) {
   node_table& t = table();
   std::lock_guard lock(t.mu);
   auto key = std::make_pair(name, creation);
@@ -93,6 +95,22 @@ std::uint16_t node_number(const std::string& name, std::uint32_t creation) {
   t.by_number[n].store(t.owned.back().get(), std::memory_order_release);
   t.index.emplace(std::move(key), static_cast<std::uint16_t>(n));
   return static_cast<std::uint16_t>(n);
+}
+}  // namespace
+
+std::uint16_t node_number(const std::string& name, std::uint32_t creation) {
+  // Entries never change, so the last answer on this thread stays right (no lock).
+  thread_local struct {
+    std::string name;
+    std::uint32_t creation = 0;
+    std::uint16_t number = 0;
+  } last;
+  if (last.number != 0 && last.creation == creation && last.name == name) return last.number;
+  const std::uint16_t n = lookup_or_add(name, creation);
+  last.name = name;
+  last.creation = creation;
+  last.number = n;
+  return n;
 }
 
 std::pair<std::string, std::uint32_t> node_at(std::uint16_t number) {
@@ -172,13 +190,29 @@ std::string make_frame(const term& control, const term* message) {
 }
 
 pid writer_for(const std::string& peer) {
+  // The writer this thread used last, while nothing changed in the map: no lock.
+  thread_local struct {
+    std::uint64_t generation = ~std::uint64_t{0};
+    std::string peer;
+    pid writer;
+  } last;
+  const std::uint64_t generation = g_conns_generation.load(std::memory_order_acquire);
+  if (last.generation == generation && last.peer == peer && alive(last.writer)) {
+    return last.writer;
+  }
   std::lock_guard lock(g_mu);
   node_state* st = g_node;
   if (st == nullptr || st->stopped || peer == st->name) return {};
-  if (auto it = st->conns.find(peer); it != st->conns.end()) return it->second.writer;
+  if (auto it = st->conns.find(peer); it != st->conns.end()) {
+    last.generation = g_conns_generation.load(std::memory_order_relaxed);
+    last.peer = peer;
+    last.writer = it->second.writer;
+    return it->second.writer;
+  }
   // Connections go to the node's core: their two processes then share it with the acceptor.
-  pid w = spawn_on(st->opts.core, outgoing_connection, st, peer);
+  pid w = spawn_on(st->core_for(peer), outgoing_connection, st, peer);
   st->conns.emplace(peer, node_state::conn_entry{w, false});
+  conns_changed();
   return w;
 }
 
@@ -286,6 +320,7 @@ void runtime_ended() noexcept {
   std::lock_guard lock(g_mu);
   if (g_node != nullptr) g_node->stopped = true;
   g_node = nullptr;
+  conns_changed();
   g_identity.store(&kNoNode, std::memory_order_release);
 }
 
@@ -359,7 +394,7 @@ process net_kernel() {
 process acceptor(node_state* st, tcp_listener l) {
   for (;;) {
     tcp_stream s = co_await l.accept();
-    spawn_on(st->opts.core, incoming_connection, st, std::move(s));
+    spawn_on(st->next_core(), incoming_connection, st, std::move(s));
   }
 }
 
@@ -438,6 +473,7 @@ subroutine<void> start(options opts) {
   const unsigned cores = static_cast<unsigned>(runtime_stats().size());
   if (opts.core >= cores) opts.core = 0;
   st->opts = opts;
+  st->cores = cores;
 
   tcp_listener listener = tcp_listener::bind(socket_address::any_v4(opts.port));
   st->port = listener.local().port();
@@ -476,6 +512,7 @@ subroutine<void> start(options opts) {
     }
     graveyard().push_back(std::move(st));
     g_node = raw;
+    conns_changed();
     identities().push_back(std::make_unique<node_entry>(node_entry{raw->name, raw->creation}));
     g_identity.store(identities().back().get(), std::memory_order_release);
   }
@@ -495,6 +532,7 @@ void stop() {
     if (st == nullptr) return;
     st->stopped = true;
     g_node = nullptr;
+    conns_changed();
     g_identity.store(&kNoNode, std::memory_order_release);
     for (auto& [name, e] : st->conns) writers.push_back(e.writer);
   }

@@ -1,7 +1,8 @@
 // lib/dist/node_state.hpp - what the distribution layer keeps: the started node, its
 // connections, and the table that gives other nodes' pids a 16-bit node number.
 //
-// A connection to a peer is two processes on one core: the *writer*, which is the
+// A connection to a peer is two processes on one core (cores are shared out among
+// connections): the *writer*, which is the
 // connection's name in `node_state::conns` (every send, link and monitor towards that
 // peer becomes an out_item in its mailbox, so one sender's items stay in order), and
 // the *reader*, which reads frames and acts on them. Being on one core they never run
@@ -12,6 +13,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -126,6 +128,15 @@ struct node_state {
   };
   std::unordered_map<std::string, conn_entry> conns;  // guarded by g_mu
 
+  // Connections are spread over the cores (a connection's two processes share one):
+  // an outgoing one by the peer's name, an accepted one round robin.
+  unsigned cores = 1;
+  std::atomic<unsigned> rr{0};
+  [[nodiscard]] unsigned core_for(const std::string& peer) const noexcept {
+    return static_cast<unsigned>(std::hash<std::string>{}(peer) % cores);
+  }
+  unsigned next_core() noexcept { return rr.fetch_add(1, std::memory_order_relaxed) % cores; }
+
   std::mutex rng_mu;
   std::mt19937 rng{std::random_device{}()};
   std::uint32_t random32() {
@@ -136,6 +147,12 @@ struct node_state {
 
 // Guards the current node pointer and its conns map.
 extern std::mutex g_mu;
+// Bumped (under g_mu) whenever g_node or a conns entry changes: senders cache the writer
+// they last used per thread and revalidate it with this (see writer_for).
+extern std::atomic<std::uint64_t> g_conns_generation;
+inline void conns_changed() noexcept {
+  g_conns_generation.fetch_add(1, std::memory_order_release);
+}
 // The started node, or nullptr. Node states are never freed while the program runs (a
 // pid may still point at one's name), so a pointer read under g_mu stays valid.
 extern node_state* g_node;

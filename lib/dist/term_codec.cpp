@@ -115,12 +115,13 @@ class encoder {
  private:
   void u8(std::uint32_t v) { out_.push_back(static_cast<char>(v & 0xff)); }
   void u16(std::uint32_t v) {
-    u8(v >> 8);
-    u8(v);
+    const char b[2] = {static_cast<char>((v >> 8) & 0xff), static_cast<char>(v & 0xff)};
+    out_.append(b, 2);
   }
-  void u32(std::uint32_t v) {
-    u16(v >> 16);
-    u16(v & 0xffff);
+  void u32(std::uint32_t v) {  // one append, not four (it is on every pid and binary)
+    const char b[4] = {static_cast<char>(v >> 24), static_cast<char>((v >> 16) & 0xff),
+                       static_cast<char>((v >> 8) & 0xff), static_cast<char>(v & 0xff)};
+    out_.append(b, 4);
   }
   static std::uint32_t size32(std::size_t n, const char* what) {
     if (n > u32_max) {
