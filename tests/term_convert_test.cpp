@@ -2,6 +2,8 @@
 // mapped type, what from_term refuses (out-of-range integers, 1 vs 1.0, lists that are no
 // strings, improper lists, arity and tag mismatches), exit reasons, a user specialization,
 // and the bytes of encode(to_term(v)) against what Erlang's term_to_binary gives.
+#include <coproc/detail/etf_writer.hpp>
+#include <coproc/link.hpp>
 #include <coproc/term.hpp>
 #include <coproc/term_codec.hpp>
 #include <coproc/term_convert.hpp>
@@ -463,4 +465,45 @@ TEST(TermConvert, EncodedBytesEqualErlangsTermToBinary) {
   // [] and {}
   EXPECT_EQ(coproc::encode(to_term(std::vector<int>{})), bytes({131, 106}));
   EXPECT_EQ(coproc::encode(to_term(std::tuple<>{})), bytes({131, 104, 0}));
+}
+
+// ---- the direct writer used for messages to other nodes -------------------------------
+
+// What etf::value writes decodes to exactly the term to_term gives.
+template <class T>
+void expect_direct_matches(const T& v) {
+  std::string direct(1, static_cast<char>(131));
+  coproc::detail::etf::value(direct, v);
+  EXPECT_EQ(coproc::decode(direct), to_term(v)) << to_term(v).to_string();
+}
+
+TEST(TermConvert, DirectEncodingDecodesToTheSameTerm) {
+  expect_direct_matches(coproc::ok);
+  expect_direct_matches(true);
+  for (std::int64_t i :
+       {std::int64_t{0}, std::int64_t{255}, std::int64_t{256}, std::int64_t{-1},
+        std::int64_t{INT32_MAX}, std::int64_t{INT32_MIN}, std::int64_t{INT32_MAX} + 1,
+        std::numeric_limits<std::int64_t>::min(), std::numeric_limits<std::int64_t>::max()}) {
+    expect_direct_matches(i);
+  }
+  expect_direct_matches(std::numeric_limits<std::uint64_t>::max());
+  expect_direct_matches(std::uint8_t{200});
+  expect_direct_matches(2.5);
+  expect_direct_matches(-0.0);
+  expect_direct_matches(1.5f);
+  expect_direct_matches(std::string("bytes\0and more", 14));
+  expect_direct_matches(std::string());
+  expect_direct_matches(std::vector<int>{});
+  expect_direct_matches(std::vector<int>{1, 2, 300, -4});
+  expect_direct_matches(std::vector<std::string>{"a", "bc"});
+  expect_direct_matches(std::tuple{coproc::ok, std::string("hi"), std::vector{1, 2}});
+  expect_direct_matches(std::tuple<>{});
+  expect_direct_matches(std::pair{1, std::string("x")});
+  expect_direct_matches(std::map<std::string, int>{{"a", 1}, {"b", 2}});  // via to_term
+  expect_direct_matches(exit_reason::exception("boom"));
+  expect_direct_matches(term::tuple({term::atom("x"), term::list({1, 2}), term::binary("b")}));
+  expect_direct_matches(coproc::pid{});  // no node started: nonode@nohost
+  expect_direct_matches(coproc::monitor_ref{42});
+  std::string too_big(1, static_cast<char>(131));
+  EXPECT_THROW(coproc::detail::etf::value(too_big, std::nan("")), coproc::term_encode_error);
 }

@@ -20,6 +20,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "coproc/detail/etf_writer.hpp"
 #include "coproc/detail/pid_term.hpp"
 #include "coproc/detail/small_alloc.hpp"
 #include "coproc/term_convert.hpp"
@@ -38,9 +39,9 @@ struct message_type_info {
   // Set for replies to call(): the ref they answer. Delivery drops a reply whose call
   // has given up (timed out), so a late reply never lands in a mailbox as junk.
   std::uint64_t (*reply_ref)(const message_node*) noexcept;
-  // Set for payloads with term_traits: the payload as an Erlang term, for sending it to
-  // another node (coproc/node.hpp).
-  term (*to_term)(const message_node*);
+  // Set for payloads with term_traits: appends the payload in the External Term Format
+  // (no version byte), for sending it to another node (coproc/node.hpp).
+  void (*encode)(const message_node*, std::string& out);
 };
 
 // Base of every call() reply payload (coproc/call.hpp).
@@ -94,14 +95,14 @@ constexpr auto reply_ref_fn() noexcept -> std::uint64_t (*)(const message_node*)
 }
 
 template <class T>
-term payload_to_term(const message_node* n) {
-  return term_traits<T>::to_term(static_cast<const typed_node<T>*>(n)->value);
+void encode_payload(const message_node* n, std::string& out) {
+  etf::value(out, static_cast<const typed_node<T>*>(n)->value);
 }
 
 template <class T>
-constexpr auto to_term_fn() noexcept -> term (*)(const message_node*) {
+constexpr auto encode_fn() noexcept -> void (*)(const message_node*, std::string&) {
   if constexpr (term_convertible<T>) {
-    return &payload_to_term<T>;
+    return &encode_payload<T>;
   } else {
     return nullptr;
   }
@@ -109,7 +110,7 @@ constexpr auto to_term_fn() noexcept -> term (*)(const message_node*) {
 
 template <class T>
 inline constexpr message_type_info type_info_for{&destroy_node<T>, type_name<T>(),
-                                                 reply_ref_fn<T>(), to_term_fn<T>()};
+                                                 reply_ref_fn<T>(), encode_fn<T>()};
 
 template <class T>
 const message_type_info* type_id() noexcept {

@@ -120,6 +120,32 @@ std::pair<std::string, std::uint32_t> node_at(std::uint16_t number) {
   return {e->name, e->creation};
 }
 
+}  // namespace detail::dist
+
+namespace detail::etf {
+void pid(std::string& out, const coproc::pid& p) {
+  using namespace detail::dist;
+  const node_entry* node = nullptr;
+  std::uint32_t serial = 0;
+  if (p.node != 0) {
+    node = table().by_number[p.node].load(std::memory_order_acquire);
+    serial = static_cast<std::uint32_t>(p.serial);
+  } else {
+    node = g_identity.load(std::memory_order_acquire);
+    serial = static_cast<std::uint32_t>((std::uint64_t{p.core} << kSerialBits) |
+                                        (p.serial & kSerialMask));
+  }
+  if (node == nullptr) node = &kNoNode;
+  u8(out, 88);  // NEW_PID_EXT
+  atom(out, node->name);
+  u32(out, p.index);
+  u32(out, serial);
+  u32(out, node->creation);
+}
+}  // namespace detail::etf
+
+namespace detail::dist {
+
 term pid_term(const pid& p) {
   if (p.node != 0) {
     auto [name, creation] = node_at(p.node);
@@ -260,16 +286,48 @@ pid current_sender() noexcept {
   return t_current != nullptr ? t_current->self : pid{};
 }
 
-std::string send_frame(const pid& to, message_node* n) {
-  if (n->type->to_term == nullptr) {
+// A pass-through frame: length, 112, then each term with its version byte.
+std::string frame_start() {
+  std::string f(4, '\0');
+  f.push_back(static_cast<char>(112));
+  f.push_back(static_cast<char>(131));
+  return f;
+}
+
+void frame_finish(std::string& f) {
+  const auto len = static_cast<std::uint32_t>(f.size() - 4);
+  f[0] = static_cast<char>(len >> 24);
+  f[1] = static_cast<char>(len >> 16);
+  f[2] = static_cast<char>(len >> 8);
+  f[3] = static_cast<char>(len);
+}
+
+void require_encodable(const message_node* n) {
+  if (n->type->encode == nullptr) {
     throw std::invalid_argument("coproc: a message of type " + std::string(n->type->name) +
                                 " cannot be sent to another node (no coproc::term_traits)");
   }
-  const term msg = n->type->to_term(n);
+}
+
+// SEND_SENDER {22, From, To} (SEND {2, '', To} from outside a process) and the message,
+// written straight from the C++ values (coproc/detail/etf_writer.hpp).
+std::string send_frame(const pid& to, message_node* n) {
+  require_encodable(n);
+  std::string f = frame_start();
   const pid from = current_sender();
-  const term control = from ? term::tuple({22, pid_term(from), pid_term(to)})
-                            : term::tuple({2, term::atom(""), pid_term(to)});
-  return make_frame(control, &msg);
+  etf::tuple_header(f, 3);
+  if (from) {
+    etf::integer(f, 22);
+    etf::pid(f, from);
+  } else {
+    etf::integer(f, 2);
+    etf::atom(f, "");
+  }
+  etf::pid(f, to);
+  f.push_back(static_cast<char>(131));
+  n->type->encode(n, f);
+  frame_finish(f);
+  return f;
 }
 
 }  // namespace
@@ -635,15 +693,9 @@ void send_to_name(const remote_name& to, message_node* n) {
     route(whereis(to.name), n);
     return;
   }
-  if (n->type->to_term == nullptr) {
-    const std::string type(n->type->name);
-    destroy(n);
-    throw std::invalid_argument("coproc: a message of type " + type +
-                                " cannot be sent to another node (no coproc::term_traits)");
-  }
   std::string frame;
   try {
-    const term msg = n->type->to_term(n);
+    dist::require_encodable(n);
     const pid from = dist::current_sender();
     // REG_SEND needs a sender; from outside a process the node's acceptor stands in.
     pid sender = from;
@@ -651,8 +703,15 @@ void send_to_name(const remote_name& to, message_node* n) {
       std::lock_guard lock(dist::g_mu);
       if (dist::g_node != nullptr) sender = dist::g_node->acceptor;
     }
-    frame = dist::make_frame(
-        term::tuple({6, dist::pid_term(sender), term::atom(""), term::atom(to.name)}), &msg);
+    frame = dist::frame_start();
+    etf::tuple_header(frame, 4);
+    etf::integer(frame, 6);
+    etf::pid(frame, sender);
+    etf::atom(frame, "");
+    encode_append(frame, term::atom(to.name), {.version_byte = false});  // checks the name
+    frame.push_back(static_cast<char>(131));
+    n->type->encode(n, frame);
+    dist::frame_finish(frame);
   } catch (...) {
     destroy(n);
     throw;
