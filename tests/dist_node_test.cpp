@@ -180,6 +180,51 @@ TEST_F(Dist, ErlangGenServerCallReachesACoprocProcess) {
   });
 }
 
+TEST_F(Dist, GenCallReachesARealErlangGenServer) {
+  run([]() -> process {
+    co_await start_node("t_gen_call_out");
+    const pid probe = co_await await_probe(kProbe);
+    CO_ASSERT(probe);
+    // application_controller is a gen_server on every Erlang node.
+    const remote_name controller{"application_controller", kProbe};
+    const term apps = co_await gen_call(controller, term::atom("which_applications"));
+    bool kernel = false;
+    for (const term& app : apps.elements()) kernel = kernel || app[0].is_atom("kernel");
+    EXPECT_TRUE(kernel) << apps.to_string();
+    // By pid, with a monitor: the same answer; a dead server is call_error(noproc).
+    send(probe, self(), atom<"whereis">{}, atom<"application_controller">{});
+    const pid ctl = co_await receive([](atom<"whereis">, const pid& p) { return p; },
+                                     after(5s, [] { return pid{}; }));
+    CO_ASSERT(ctl);
+    const term again = co_await gen_call(ctl, term::atom("which_applications"));
+    EXPECT_EQ(again, apps);
+    send(probe, self(), atom<"target">{});
+    const pid target = co_await receive([](atom<"target">, const pid& p) { return p; },
+                                        after(5s, [] { return pid{}; }));
+    send(target, atom<"exit">{}, atom<"normal">{});
+    std::string failure;
+    try {
+      (void)co_await gen_call(target, term::atom("anything"), 2000ms);
+    } catch (const call_error& e) {
+      failure = e.reason().to_string();
+    } catch (const call_timeout&) {
+      failure = "timeout";
+    }
+    EXPECT_TRUE(failure == "noproc" || failure == "normal") << failure;
+    // No reply in time: call_timeout (the target ignores what it does not expect).
+    send(probe, self(), atom<"target">{});
+    const pid mute = co_await receive([](atom<"target">, const pid& p) { return p; },
+                                      after(5s, [] { return pid{}; }));
+    bool timed_out = false;
+    try {
+      (void)co_await gen_call(mute, term::atom("anything"), 300ms);
+    } catch (const call_timeout&) {
+      timed_out = true;
+    }
+    EXPECT_TRUE(timed_out);
+  });
+}
+
 TEST_F(Dist, ErlangTermsMatchTypedClauses) {
   run([]() -> process {
     co_await start_node("t_types");

@@ -52,6 +52,7 @@
 #include <utility>
 #include <vector>
 
+#include "coproc/call.hpp"
 #include "coproc/message.hpp"
 #include "coproc/pid.hpp"
 #include "coproc/subroutine.hpp"
@@ -111,6 +112,18 @@ std::uint16_t listen_port();
 std::string of(const pid& p);
 
 }  // namespace node
+
+// gen_server:call/3 towards a process on another node (an Erlang or Elixir GenServer, or
+// a coproc process that answers '$gen_call'): sends {'$gen_call', {self(), Tag}, Request}
+// and returns Reply from {Tag, Reply}. The server is monitored while we wait: throws
+// call_error with its exit reason (noproc, noconnection, ...) and call_timeout when the
+// timeout passes. For local servers use call<R> (coproc/call.hpp); a local pid here
+// throws std::invalid_argument.
+subroutine<term> gen_call(pid server, term request,
+                          std::chrono::milliseconds timeout = std::chrono::seconds(5));
+// The same for {Name, Node}; without a monitor (a missing name times out).
+subroutine<term> gen_call(remote_name server, term request,
+                          std::chrono::milliseconds timeout = std::chrono::seconds(5));
 
 namespace detail {
 // {Name, Node} ! n. Throws std::invalid_argument for a payload type that has no

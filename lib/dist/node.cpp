@@ -15,6 +15,7 @@
 #include "coproc/registry.hpp"
 #include "coproc/spawn.hpp"
 #include "coproc/term_codec.hpp"
+#include "lib/core/loop.hpp"
 #include "lib/core/runtime_impl.hpp"
 #include "lib/dist/node_state.hpp"
 #include "lib/dist/wire.hpp"
@@ -659,6 +660,45 @@ std::string of(const pid& p) {
 }
 
 }  // namespace node
+
+namespace {
+
+// Waits for {Tag, Reply} (or the monitor's DOWN); see gen_call in coproc/node.hpp.
+subroutine<term> await_gen_reply(term tag, monitor_ref mref, std::chrono::milliseconds timeout) {
+  std::optional<term> reply;
+  std::optional<exit_reason> down;
+  co_await receive(
+      when([&](const term& t) { return t.is_tuple(2) && t[0] == tag; },
+           [&](const term& t) { reply = t[1]; }),
+      when([&](atom<"DOWN">, monitor_ref r, const pid&, const exit_reason&) { return r == mref; },
+           [&](atom<"DOWN">, monitor_ref, const pid&, const exit_reason& why) { down = why; }),
+      after(timeout, [] {}));
+  if (mref) demonitor(mref, true);
+  if (reply) co_return std::move(*reply);
+  if (down) throw call_error(*down);
+  throw call_timeout();
+}
+
+}  // namespace
+
+subroutine<term> gen_call(pid server, term request, std::chrono::milliseconds timeout) {
+  if (server.node == 0) {
+    throw std::invalid_argument("coproc: gen_call is for processes on other nodes; use call<R>");
+  }
+  const monitor_ref mref = monitor(server);
+  const term tag = to_term(mref);  // a reference of ours, as Erlang's own calls use
+  send(server, term::tuple({term::atom("$gen_call"), term::tuple({to_term(self()), tag}),
+                            std::move(request)}));
+  co_return co_await await_gen_reply(tag, mref, timeout);
+}
+
+subroutine<term> gen_call(remote_name server, term request, std::chrono::milliseconds timeout) {
+  const term tag =
+      detail::dist::ref_term(detail::t_loop != nullptr ? detail::t_loop->next_ref() : 0);
+  send(server, term::tuple({term::atom("$gen_call"), term::tuple({to_term(self()), tag}),
+                            std::move(request)}));
+  co_return co_await await_gen_reply(tag, monitor_ref{}, timeout);
+}
 
 namespace detail {
 

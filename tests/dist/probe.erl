@@ -62,6 +62,8 @@ loop() ->
                           end,
                       From ! {gen_call_result, R}
                   end);
+        {From, whereis, Name} ->
+            From ! {whereis, whereis(Name)};
         {From, reg_send, Name} ->
             {Name, node(From)} ! {from_erlang, self()};
         _ ->
