@@ -683,6 +683,60 @@ TEST_F(Dist, CoprocTalksToCoproc) {
   EXPECT_EQ(peer.wait(10s), 0) << peer.output();
 }
 
+TEST_F(Dist, APeerKilledMidStreamAndRestartedIsReachableAgain) {
+  const std::string name = "phoenix@127.0.0.1";
+  auto peer = std::make_unique<cluster::child>(
+      std::vector<std::string>{COPROC_DIST_PEER, name, cluster::kCookie},
+      cluster::work_dir() + "/phoenix1.log");
+  ASSERT_TRUE(peer->wait_for_output("READY", 20s)) << peer->output();
+  run(
+      [&]() -> process {
+        co_await start_node("t_phoenix");
+        send(remote_name{"echo", name}, self(), atom<"hello">{});
+        const pid echo = co_await receive([](atom<"echo">, const term&, const pid& p) { return p; },
+                                          after(10s, [] { return pid{}; }));
+        CO_ASSERT(echo);
+        const monitor_ref ref = monitor(echo);
+        // A stream of messages in flight both ways when the peer dies.
+        for (int i = 0; i < 20000; ++i) send(echo, self(), i);
+        co_await receive(after(5ms, [] {}));
+        peer->kill();
+        bool down = false;
+        for (int guard = 0; guard < 100000 && !down; ++guard) {
+          const bool more = co_await receive(
+              [&](atom<"DOWN">, monitor_ref r, const pid&, const exit_reason& why) {
+                EXPECT_EQ(r, ref);
+                EXPECT_EQ(why, exit_reason{atom<"noconnection">{}});
+                down = true;
+                return true;
+              },
+              [](atom<"echo">, const term&, const pid&) { return true; },  // replies that made it
+              after(10s, [] { return false; }));
+          if (!more) break;
+        }
+        EXPECT_TRUE(down);
+        // The node comes back (a new incarnation: a new creation).
+        peer = std::make_unique<cluster::child>(
+            std::vector<std::string>{COPROC_DIST_PEER, name, cluster::kCookie},
+            cluster::work_dir() + "/phoenix2.log");
+        pid again;
+        for (int i = 0; i < 100 && !again; ++i) {
+          send(remote_name{"echo", name}, self(), atom<"again">{});
+          again = co_await receive([](atom<"echo">, const term&, const pid& p) { return p; },
+                                   after(200ms, [] { return pid{}; }));
+        }
+        EXPECT_TRUE(again);
+        EXPECT_NE(again.node, echo.node);  // same name, new creation: a different node
+        // A pid of the old incarnation names nobody: the new node drops what is sent to it.
+        send(echo, self(), atom<"stale">{});
+        const bool stale_answered = co_await receive(
+            [](atom<"echo">, const term& t, const pid&) { return t.is_atom("stale"); },
+            after(500ms, [] { return false; }));
+        EXPECT_FALSE(stale_answered);
+      },
+      two_cores());
+}
+
 TEST_F(Dist, SimultaneousConnectsLeaveOneWorkingConnection) {
   // Two coproc programs that both connect to the other at the same moment.
   for (int round = 0; round < 3; ++round) {
