@@ -1,6 +1,8 @@
 // coproc/node.hpp - this program as a node of an Erlang/Elixir cluster (Erlang distribution).
 //
-//   co_await node::start({.name = "coproc@127.0.0.1", .cookie = "secret"});
+//   node::options opts{.name = "coproc@127.0.0.1", .cookie = "secret"};
+//   co_await node::start(opts);          // (a named options: g++ 12 mishandles brace
+//                                        //  temporaries inside co_await expressions)
 //   register_name("echo", self());
 //   send(remote_name{"shell", "iex@127.0.0.1"}, atom<"hello">{}, self());   // {shell, Node} ! ...
 //   co_await receive([](atom<"ok">, std::string s) { ... });  // {ok, <<"...">>} from Erlang
@@ -12,7 +14,8 @@
 // as client and as server. Connections are made on demand: the first send, link or
 // monitor towards a node connects to it (epmd PORT_PLEASE2, then the cookie handshake);
 // messages sent meanwhile wait, in order, and are dropped if the connection cannot be made
-// (as in Erlang, where a send never fails). Every connection is one process, so a peer
+// (as in Erlang, where a send never fails). Every connection is its own pair of processes
+// (a writer and a reader, on one core; connections are spread over the cores), so a peer
 // that sends garbage or goes silent loses its own connection and nothing else.
 //
 // Pids: a pid names a local process (node == 0) or a process of another node (node != 0,
@@ -23,7 +26,8 @@
 // | (our serial mod 2^20): a pid that comes back names the same process, or a dead one if
 // its slot has been reused 2^20 times since (Erlang's own pids wrap around too).
 //
-// Messages: an outgoing message is converted with term_traits (coproc/term_convert.hpp):
+// Messages: an outgoing message is written in the External Term Format on the sender's
+// core, as term_traits maps it (coproc/term_convert.hpp, coproc/detail/etf_writer.hpp):
 // several values make a tuple, std::string is a binary, atom<"x"> is the atom x, a
 // std::vector a list. A message from another node arrives as a coproc::term; a receive
 // clause with C++ parameter types takes it when from_term converts it, so
