@@ -26,6 +26,8 @@
 #include <string_view>
 #include <vector>
 
+#include "alloc_hook.hpp"
+
 // ---- allocation watch: the largest single operator new request while armed -------------
 
 namespace {
@@ -33,37 +35,14 @@ std::atomic<bool> g_watch{false};
 std::atomic<std::size_t> g_largest{0};
 std::atomic<std::size_t> g_total{0};
 
-void note_alloc(std::size_t n) {
+}  // namespace
+
+void on_allocation(std::size_t n) noexcept {
   if (!g_watch.load(std::memory_order_relaxed)) return;
   g_total.fetch_add(n, std::memory_order_relaxed);
   std::size_t cur = g_largest.load(std::memory_order_relaxed);
   while (n > cur && !g_largest.compare_exchange_weak(cur, n, std::memory_order_relaxed)) {
   }
-}
-void* checked_malloc(std::size_t n) {
-  note_alloc(n);
-  if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
-  throw std::bad_alloc();
-}
-}  // namespace
-
-void* operator new(std::size_t n) {
-  return checked_malloc(n);
-}
-void* operator new[](std::size_t n) {
-  return checked_malloc(n);
-}
-void operator delete(void* p) noexcept {
-  std::free(p);
-}
-void operator delete[](void* p) noexcept {
-  std::free(p);
-}
-void operator delete(void* p, std::size_t) noexcept {
-  std::free(p);
-}
-void operator delete[](void* p, std::size_t) noexcept {
-  std::free(p);
 }
 
 namespace {

@@ -24,36 +24,18 @@
 #include <utility>
 #include <vector>
 
+#include "alloc_hook.hpp"
+
 // ---- allocation count: operator new calls on this thread while armed -----------------
 
 namespace {
 thread_local bool t_counting = false;
 thread_local std::size_t t_allocations = 0;
 
-void* counted_malloc(std::size_t n) {
-  if (t_counting) ++t_allocations;
-  if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
-  throw std::bad_alloc();
-}
 }  // namespace
 
-void* operator new(std::size_t n) {
-  return counted_malloc(n);
-}
-void* operator new[](std::size_t n) {
-  return counted_malloc(n);
-}
-void operator delete(void* p) noexcept {
-  std::free(p);
-}
-void operator delete[](void* p) noexcept {
-  std::free(p);
-}
-void operator delete(void* p, std::size_t) noexcept {
-  std::free(p);
-}
-void operator delete[](void* p, std::size_t) noexcept {
-  std::free(p);
+void on_allocation(std::size_t /*n*/) noexcept {
+  if (t_counting) ++t_allocations;
 }
 
 namespace {

@@ -1,5 +1,6 @@
 // External Term Format encoder and hardened decoder (see coproc/term_codec.hpp).
 // Written from the format's description in OTP's erts "External Term Format" document.
+#include <coproc/detail/utf8.hpp>
 #include <coproc/term_codec.hpp>
 
 #include <bit>
@@ -57,47 +58,7 @@ constexpr std::size_t max_atom_chars = 255;
 constexpr std::size_t max_ref_ids = 5;
 constexpr std::uint32_t u32_max = std::numeric_limits<std::uint32_t>::max();
 
-// Counts the code points of valid UTF-8 (shortest forms, no surrogates, <= U+10FFFF);
-// returns npos if s is not valid UTF-8.
-std::size_t utf8_length(std::string_view s) noexcept {
-  std::size_t chars = 0;
-  std::size_t i = 0;
-  while (i < s.size()) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    std::size_t n = 0;
-    std::uint32_t cp = 0;
-    if (c < 0x80) {
-      ++i;
-      ++chars;
-      continue;
-    }
-    if (c >= 0xc2 && c <= 0xdf) {
-      n = 1;
-      cp = c & 0x1fU;
-    } else if (c >= 0xe0 && c <= 0xef) {
-      n = 2;
-      cp = c & 0x0fU;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-      n = 3;
-      cp = c & 0x07U;
-    } else {
-      return std::string_view::npos;
-    }
-    if (s.size() - i - 1 < n) return std::string_view::npos;
-    for (std::size_t k = 1; k <= n; ++k) {
-      const auto d = static_cast<unsigned char>(s[i + k]);
-      if ((d & 0xc0U) != 0x80U) return std::string_view::npos;
-      cp = (cp << 6) | (d & 0x3fU);
-    }
-    if ((n == 2 && cp < 0x800) || (n == 3 && (cp < 0x10000 || cp > 0x10ffff)) ||
-        (cp >= 0xd800 && cp <= 0xdfff)) {
-      return std::string_view::npos;
-    }
-    i += n + 1;
-    ++chars;
-  }
-  return chars;
-}
+using detail::utf8_length;  // coproc/detail/utf8.hpp
 
 // ---- encoder ----------------------------------------------------------------------------
 
