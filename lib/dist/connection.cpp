@@ -562,17 +562,21 @@ process reader(std::shared_ptr<conn_state> c) {
   const node_state& st = *c->node;
   const auto silence = std::chrono::duration_cast<nanoseconds>(st.opts.net_ticktime);
   std::string buf;
-  std::vector<char> chunk(std::size_t{64} * 1024);
+  constexpr std::size_t kChunk = std::size_t{64} * 1024;
   std::string why;
   std::exception_ptr broken;
   try {
     for (;;) {
-      const std::size_t n = co_await c->stream.read_some(chunk, silence);
+      // Read straight onto the end of the buffer (one copy, from the operation's own).
+      const std::size_t kept = buf.size();
+      buf.resize(kept + kChunk);
+      std::span<char> tail(buf.data() + kept, kChunk);
+      const std::size_t n = co_await c->stream.read_some(tail, silence);
+      buf.resize(kept + n);
       if (n == 0) {
         why = "closed by " + c->peer;
         break;
       }
-      buf.append(chunk.data(), n);
       std::size_t pos = 0;
       for (;;) {
         std::string_view body;
