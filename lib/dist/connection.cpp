@@ -58,11 +58,6 @@ term op(op_code o) {
   return term::integer(o);
 }
 
-const exit_reason& noconnection() {
-  static const exit_reason r{atom<"noconnection">{}};
-  return r;
-}
-
 exit_reason reason_from(const term& t) {
   if (auto r = from_term<exit_reason>(t)) return *r;
   return exit_reason::user(t.to_string());
@@ -123,8 +118,6 @@ subroutine<void> client_handshake(conn_state& c, std::int64_t deadline) {
     throw node_error("coproc: connected to " + c.peer + " but it says it is " + challenge->name);
   }
   check_flags(c.peer, challenge->flags);
-  c.peer_flags = challenge->flags;
-  c.peer_creation = challenge->creation;
 
   const std::uint32_t mine = st.random32();
   const challenge_reply_msg reply{mine, handshake_digest(challenge->challenge, st.cookie)};
@@ -227,7 +220,11 @@ term reason_term(const exit_reason& r) {
 void write_item(conn_state& c, out_item& item, std::string& batch) {
   switch (item.kind) {
     case out_item::frame:
-      batch += item.bytes;
+      if (batch.empty()) {
+        batch = std::move(item.bytes);  // the usual single frame: no copy
+      } else {
+        batch += item.bytes;
+      }
       return;
     case out_item::link:
       c.links.insert({item.local, item.remote});
@@ -304,7 +301,6 @@ subroutine<void> run_connection(std::shared_ptr<conn_state> c, pid displaced) {
       c->down_reason = "superseded";
     }
   }
-  c->up = true;
   c->reader = spawn_on(self().core, reader, c);
   const auto tick = std::chrono::duration_cast<nanoseconds>(st->opts.net_ticktime) / 4;
   const auto write_timeout = std::chrono::duration_cast<nanoseconds>(st->opts.net_ticktime);
@@ -354,7 +350,6 @@ subroutine<void> run_connection(std::shared_ptr<conn_state> c, pid displaced) {
   }
 
   // Down: leave the map first, so new sends start a new connection.
-  c->up = false;
   (void)leave_map(*c);
   exit(c->reader, exit_reason::shutdown());
   c->stream.close();
@@ -400,10 +395,7 @@ void handle_frame(conn_state& c, std::string_view body) {
   // A message we cannot represent (a fun, a port) is dropped, not the connection.
   auto payload = [&]() -> std::optional<term> {
     decode_result r = try_decode(rest);
-    if (!r) {
-      c.node->dropped.fetch_add(1, std::memory_order_relaxed);
-      return std::nullopt;
-    }
+    if (!r) return std::nullopt;
     return std::move(*r.value);
   };
   auto arity = [&](std::size_t n) {
@@ -667,8 +659,6 @@ process incoming_connection(node_state* st, tcp_stream s) {
       throw node_error("coproc: bad handshake from " + peer_address(c->stream) + ": " + error);
     c->peer = hello->name;
     check_flags(c->peer, hello->flags);
-    c->peer_flags = hello->flags;
-    c->peer_creation = hello->creation;
 
     std::string status;
     pid old_up;

@@ -61,11 +61,6 @@ std::vector<std::unique_ptr<node_entry>>& identities() {
   return v;
 }
 
-const exit_reason& noconnection() {
-  static const exit_reason r{atom<"noconnection">{}};
-  return r;
-}
-
 // Erlang's serial field for our pid: core << 20 | serial mod 2^20 (see node.hpp).
 constexpr std::uint32_t kSerialBits = 20;
 constexpr std::uint64_t kSerialMask = (std::uint64_t{1} << kSerialBits) - 1;
@@ -146,6 +141,18 @@ void pid(std::string& out, const coproc::pid& p) {
 }  // namespace detail::etf
 
 namespace detail::dist {
+
+const std::string& node_name(std::uint16_t number) noexcept {
+  static const std::string none;
+  const node_entry* e =
+      number != 0 ? table().by_number[number].load(std::memory_order_acquire) : nullptr;
+  return e != nullptr ? e->name : none;
+}
+
+const exit_reason& noconnection() {
+  static const exit_reason r{atom<"noconnection">{}};
+  return r;
+}
 
 term pid_term(const pid& p) {
   if (p.node != 0) {
@@ -279,8 +286,8 @@ void submit(const std::string& peer, out_item item) noexcept {
 
 namespace {
 
-std::string peer_of(const pid& p) {
-  return node_at(p.node).first;
+const std::string& peer_of(const pid& p) {
+  return node_name(p.node);
 }
 
 pid current_sender() noexcept {

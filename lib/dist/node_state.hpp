@@ -78,12 +78,9 @@ class unreachable_error : public node_error {
 struct conn_state {
   node_state* node = nullptr;
   std::string peer;  // the peer's node name
-  std::uint32_t peer_creation = 0;
-  std::uint64_t peer_flags = 0;
   tcp_stream stream;
   pid writer;
   pid reader;
-  bool up = false;
   bool down = false;
   std::string down_reason;
   std::int64_t last_write_ns = 0;
@@ -120,7 +117,6 @@ struct node_state {
   pid net_kernel;
   bool stopped = false;
   std::atomic<std::uint64_t> unlink_ids{1};
-  std::atomic<std::uint64_t> dropped{0};  // messages from peers that could not be decoded
 
   struct conn_entry {
     pid writer;
@@ -160,6 +156,11 @@ extern node_state* g_node;
 // The node table: a 16-bit number for each (node name, creation) this program has seen.
 std::uint16_t node_number(const std::string& name, std::uint32_t creation);
 std::pair<std::string, std::uint32_t> node_at(std::uint16_t number);
+// The name of node `number` ("" for none); entries live as long as the program.
+const std::string& node_name(std::uint16_t number) noexcept;
+
+// The exit reason of everything cut off by a lost connection.
+const exit_reason& noconnection();
 
 // pid <-> Erlang pid term, with this node's name and creation.
 term pid_term(const pid& p);

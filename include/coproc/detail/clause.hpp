@@ -130,8 +130,7 @@ template <class T>
 inline constexpr bool converts_from_term =
     !std::is_same_v<T, term> && term_convertible<T> && std::default_initializable<T>;
 
-template <class T>
-const term& term_of(const message_node* n) noexcept {
+inline const term& term_of(const message_node* n) noexcept {
   return static_cast<const typed_node<term>*>(n)->value;
 }
 
@@ -158,7 +157,7 @@ bool matches(C& c, message_node* n) noexcept {
       if constexpr (converts_from_term<E>) {
         if (n->type == type_id<term>()) {
           try {
-            std::optional<E> v = from_term<E>(term_of<E>(n));
+            std::optional<E> v = from_term<E>(term_of(n));
             if (!v) return false;
             if constexpr (requires { c.pred; }) {
               return test_guard(c.pred, *v, typename T::args{});
@@ -207,7 +206,7 @@ decltype(auto) consume(C& c, message_node* n) {
     } guard{n};
     if constexpr (converts_from_term<E>) {
       if (n->type != type_id<E>()) {  // a term that matched by conversion
-        std::optional<E> v = from_term<E>(term_of<E>(n));
+        std::optional<E> v = from_term<E>(term_of(n));
         return call_with(fn, *v, typename T::args{});
       }
     }
