@@ -551,3 +551,27 @@ TEST(HttpParser, TransferEncodingFramingErrors) {
   EXPECT_EQ(status_of("POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"),
             http_status::bad_request);
 }
+
+TEST(HttpParser, TheChunkSizeLineLimitIs4KiBExactly) {
+  const std::string ext4096 = "3;a=" + std::string(4096 - 4, 'b');  // 4096 bytes before CRLF
+  EXPECT_EQ(status_of(chunked(ext4096 + "\r\nabc\r\n0\r\n\r\n")), http_status::complete);
+  EXPECT_EQ(status_of(chunked(ext4096 + "b\r\nabc\r\n0\r\n\r\n")), http_status::bad_request);
+}
+
+TEST(HttpParser, AFullSizeChunkedBodyInManyChunks) {
+  // Default limits: max_body 1 MiB in 256 chunks of 4 KiB (256 * 9 bytes of framing).
+  std::string chunks;
+  std::string expected;
+  for (int i = 0; i < 256; ++i) {
+    const std::string data(4096, static_cast<char>('a' + i % 26));
+    chunks += "1000\r\n" + data + "\r\n";
+    expected += data;
+  }
+  const std::string raw = chunked(chunks + "0\r\n\r\n");
+  auto r = http_parser().parse(raw);
+  ASSERT_EQ(r.status, http_status::complete);
+  EXPECT_EQ(r.request.body, expected);
+  EXPECT_EQ(r.consumed, raw.size());
+  // One byte more of data is over max_body.
+  EXPECT_EQ(status_of(chunked(chunks + "1\r\nx\r\n0\r\n\r\n")), http_status::payload_too_large);
+}
