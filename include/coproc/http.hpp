@@ -17,19 +17,19 @@
 //     - target (RFC 9112 §3.2): origin-form "/...", absolute-form "http(s)://authority..."
 //       (scheme case-insensitive; no userinfo, no empty host, no fragment), or "*" with
 //       OPTIONS only. For absolute-form the Host header must still be there (1.1) but the
-//       authority of the target wins: request.host and the "host" entry of headers become
-//       it, and request.target becomes the origin-form ("/path?q", "/" for an empty path).
+//       authority of the target wins: request.host and the "host" entry of headers take
+//       its value, and request.target becomes the origin-form ("/path?q", "/" for an empty path).
 //     - Transfer-Encoding (RFC 9112 §6): in an HTTP/1.0 request, together with
 //       Content-Length, "chunked" twice or not the final coding, or an empty or non-token
 //       coding list (over all Transfer-Encoding lines).
 //     - a chunk (RFC 9112 §7.1): a size that is not 1*HEXDIG at the start of its line
-//       (empty, "0x10", a sign, leading space), a chunk-size line over 4 KiB, a bad
+//       (empty, "0x10", a sign, leading space), a chunk-size line over 4096 bytes, a bad
 //       extension (`;name[=token|"quoted"]`, values ignored), or data not followed by CRLF.
 //   413 body too large: Content-Length, or the sum of the chunk sizes, over max_body (known
 //       as soon as the size is read, before the data comes); or chunk framing over budget.
 //   414 request line too long.    431 header section, or trailer section, too large or
 //       with too many fields.
-//   501 unknown method, or a transfer coding other than chunked (e.g. "gzip, chunked").
+//   501 unknown method, or a transfer coding other than chunked ("gzip", "gzip, chunked").
 //   505 HTTP version not 1.0/1.1.
 // Connection (RFC 9112 §9.3): the comma-separated tokens of all Connection lines, case-
 // insensitive; a "close" token anywhere closes; HTTP/1.0 stays open only with a
