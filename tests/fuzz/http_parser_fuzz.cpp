@@ -6,14 +6,10 @@
 #include <cstdlib>
 #include <string_view>
 
-extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  coproc::http_limits limits;
-  limits.max_request_line = 512;
-  limits.max_header_bytes = 2048;
-  limits.max_headers = 16;
-  limits.max_body = 4096;
+namespace {
+
+void walk(std::string_view buf, const coproc::http_limits& limits) {
   const coproc::http_parser parser(limits);
-  std::string_view buf(reinterpret_cast<const char*>(data), size);
   // Walk pipelined requests as a server would.
   for (int i = 0; i < 64 && !buf.empty(); ++i) {
     auto r = parser.parse(buf);
@@ -49,5 +45,23 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (parser.parse(buf.substr(0, r.consumed)).consumed != r.consumed) std::abort();
     buf.remove_prefix(r.consumed);
   }
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  const std::string_view buf(reinterpret_cast<const char*>(data), size);
+  coproc::http_limits limits;
+  limits.max_request_line = 512;
+  limits.max_header_bytes = 2048;
+  limits.max_headers = 16;
+  limits.max_body = 4096;
+  walk(buf, limits);
+  // Tight limits, so that every bound (framing budget included) is reached often.
+  limits.max_request_line = 40;
+  limits.max_header_bytes = 96;
+  limits.max_headers = 3;
+  limits.max_body = 16;
+  walk(buf, limits);
   return 0;
 }
