@@ -575,3 +575,11 @@ TEST(HttpParser, AFullSizeChunkedBodyInManyChunks) {
   // One byte more of data is over max_body.
   EXPECT_EQ(status_of(chunked(chunks + "1\r\nx\r\n0\r\n\r\n")), http_status::payload_too_large);
 }
+
+TEST(HttpParser, AHugeChunkSizeUnderAnUnboundedMaxBodyWaitsWithoutOverflow) {
+  http_limits l;
+  l.max_body = static_cast<std::size_t>(-1);
+  const std::string size_line = std::string(sizeof(std::size_t) * 2, 'f');  // SIZE_MAX
+  EXPECT_EQ(status_of(chunked(size_line + "\r\nabc"), l), http_status::incomplete);
+  EXPECT_EQ(status_of(chunked(size_line + "0\r\nabc"), l), http_status::payload_too_large);
+}

@@ -342,9 +342,9 @@ http_status parse_chunked(std::string_view buf, std::size_t pos, const http_limi
     if (i == 0 || !valid_chunk_ext(line.substr(i))) return http_status::bad_request;
     if (size == 0) break;                                             // last-chunk
     if (budget - framing < 2) return http_status::payload_too_large;  // its CRLF won't fit
-    if (buf.size() - pos < size + 2) {
+    const std::size_t have = buf.size() - pos;
+    if (have < size || have - size < 2) {  // (not size + 2: max_body may be SIZE_MAX)
       // Not all there yet; but what is there after the data must be its CRLF.
-      const std::size_t have = buf.size() - pos;
       if (have > size && buf[pos + size] != '\r') return http_status::bad_request;
       return http_status::incomplete;
     }
