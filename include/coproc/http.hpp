@@ -45,7 +45,8 @@
 // also bounds the number of chunks (each costs at least 5 bytes); past it: 413, or 431 in
 // the trailer section. So a client can make a connection hold at most max_header_bytes +
 // 2 + max_body (+ max_header_bytes of framing, for chunked) bytes. One parse is linear in
-// the bytes it looks at (a server re-parses the buffer whenever more arrives).
+// the bytes it looks at (a server re-parses the buffer whenever more arrives), and while a
+// body is still arriving it costs the head and the chunk framing, not the body's data.
 // Pipelined requests: parse returns the first one and how many bytes it used.
 #pragma once
 

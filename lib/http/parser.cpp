@@ -309,13 +309,17 @@ http_parse_result fail(http_status s) {
 
 constexpr std::size_t kMaxChunkLine = 4096;  // chunk-size + extensions, without the CRLF
 
-// Decodes a chunked body (RFC 9112 §7.1) that starts at buf[pos]. On complete, body holds
-// the data and end is the offset just past the final CRLF. Looks at most max_body bytes of
-// data plus max_header_bytes of framing past pos.
+// Walks a chunked body (RFC 9112 §7.1) that starts at buf[pos]. On complete, end is the
+// offset just past the final CRLF and data_size the decoded size, and the data is appended
+// to *body unless body is null. Looks at most max_body bytes of data plus max_header_bytes
+// of framing past pos, and only at the framing: a call costs the number of chunks, not the
+// size of the data (parse calls it once without a body to find out whether the body is all
+// in, which is what a server re-parsing a growing buffer mostly asks, then once to copy).
 http_status parse_chunked(std::string_view buf, std::size_t pos, const http_limits& limits,
-                          std::string& body, std::size_t& end) {
+                          std::string* body, std::size_t& data_size, std::size_t& end) {
   const std::size_t budget = limits.max_header_bytes;  // framing bytes allowed
   std::size_t framing = 0;
+  std::size_t total = 0;  // data so far
   // 1. Chunks, up to the last one (size 0).
   for (;;) {
     const std::size_t left = budget - framing;
@@ -333,7 +337,7 @@ http_status parse_chunked(std::string_view buf, std::size_t pos, const http_limi
     pos += eol + 2;
     std::size_t size = 0;
     std::size_t i = 0;
-    const std::size_t room = limits.max_body - body.size();
+    const std::size_t room = limits.max_body - total;
     for (; i < line.size() && is_hex(line[i]); ++i) {
       const auto d = static_cast<std::size_t>(hex_value(line[i]));
       if (d > room || size > (room - d) / 16) return http_status::payload_too_large;
@@ -349,7 +353,8 @@ http_status parse_chunked(std::string_view buf, std::size_t pos, const http_limi
       return http_status::incomplete;
     }
     if (buf[pos + size] != '\r' || buf[pos + size + 1] != '\n') return http_status::bad_request;
-    body.append(buf.substr(pos, size));
+    if (body != nullptr) body->append(buf.substr(pos, size));
+    total += size;
     pos += size + 2;
     framing += 2;
   }
@@ -375,6 +380,7 @@ http_status parse_chunked(std::string_view buf, std::size_t pos, const http_limi
     if (!split_field(h, name, value)) return http_status::bad_request;
   }
   end = pos;
+  data_size = total;
   return http_status::complete;
 }
 
@@ -538,15 +544,16 @@ http_parse_result http_parser::parse(std::string_view buf) const {
 
   // 3. The body, by Content-Length or chunked.
   if (has_te) {
-    std::string body;
+    std::size_t size = 0;
     std::size_t end = 0;
-    const http_status s = parse_chunked(buf, pos, limits_, body, end);
+    const http_status s = parse_chunked(buf, pos, limits_, nullptr, size, end);
     if (s == http_status::incomplete) {
       r.expect_continue = expect;
       return r;
     }
     if (s != http_status::complete) return fail(s);
-    r.request.body = std::move(body);
+    r.request.body.reserve(size);
+    (void)parse_chunked(buf, pos, limits_, &r.request.body, size, end);  // the same walk
     r.consumed = end;
     r.status = http_status::complete;
     return r;
