@@ -71,7 +71,10 @@ process chat_server(std::uint16_t port) {
   auto listener = tcp_listener::bind(socket_address::any_v4(port), {.multishot = true});
   std::printf("chat server on %s\n", listener.local().to_string().c_str());
   std::fflush(stdout);
-  for (;;) spawn(client, co_await listener.accept(), chat);
+  for (;;) {
+    tcp_stream s = co_await listener.accept();  // named: see the README's g++ 12 pitfall
+    spawn(client, std::move(s), chat);
+  }
 }
 
 }  // namespace

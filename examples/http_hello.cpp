@@ -6,11 +6,16 @@
 // One acceptor per core on an SO_REUSEPORT listener (the kernel spreads connections
 // over the cores), one process per connection running serve_http (coproc/http_server.hpp):
 // strict bounded parsing, pipelining, 408 for slow senders, idle timeouts.
+// SIGTERM or SIGINT: stop accepting, let the requests in progress finish (at most 10 s),
+// close idle connections, exit 0.
 #include <coproc/coproc.hpp>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 using namespace coproc;
 using namespace std::chrono_literals;
@@ -61,16 +66,24 @@ struct hello_app {
     if (req.method != "GET" && req.method != "HEAD")
       co_return http_response{405, "text/plain", "method not allowed\n"};
     if (req.target == "/") co_return http_response{200, "text/plain", "Hello, World!"};
-    if (req.target == "/stats") co_return http_response{200, "text/plain", co_await stats_page()};
+    if (req.target == "/stats") {
+      // Named first: g++ 12 destroys temporaries of a braced initializer that holds a
+      // co_await twice (see the README's "g++ 12 pitfall").
+      std::string page = co_await stats_page();
+      co_return http_response{200, "text/plain", std::move(page)};
+    }
     co_return http_response{404, "text/plain", "not found\n"};
   }
 };
 
-process acceptor(std::uint16_t port) {
+process acceptor(std::uint16_t port, std::shared_ptr<http_drain> drain) {
   auto listener =
       tcp_listener::bind(socket_address::any_v4(port), {.reuse_port = true, .multishot = true});
-  for (;;)
-    spawn(serve_http<hello_app>, co_await listener.accept(), hello_app{}, http_server_options{});
+  const http_server_options opts{.drain = std::move(drain)};
+  for (;;) {
+    tcp_stream s = co_await listener.accept();  // out of descriptors: it waits, not throws
+    spawn(serve_http<hello_app>, std::move(s), hello_app{}, opts);
+  }
 }
 
 }  // namespace
@@ -78,10 +91,23 @@ process acceptor(std::uint16_t port) {
 int main(int argc, char** argv) {
   const auto port = static_cast<std::uint16_t>(argc > 1 ? std::atoi(argv[1]) : 8080);
   return coproc::run([port]() -> process {
+    trap_signal(SIGTERM);
+    trap_signal(SIGINT);
+    auto drain = std::make_shared<http_drain>();
     const auto cores = static_cast<unsigned>(runtime_stats().size());
-    for (unsigned c = 0; c < cores; ++c) spawn_on(c, acceptor, port);
+    std::vector<pid> acceptors;
+    for (unsigned c = 0; c < cores; ++c) acceptors.push_back(spawn_on(c, acceptor, port, drain));
     std::printf("http_hello on 0.0.0.0:%u (%u cores)\n", port, cores);
     std::fflush(stdout);
-    co_await receive(after(std::chrono::hours(24 * 365), [] {}));
+    const int signo = co_await receive([](atom<"signal">, int s) { return s; });
+    std::printf("http_hello: signal %d: draining %zu connections\n", signo, drain->open());
+    std::fflush(stdout);
+    for (const pid& a : acceptors) exit(a, exit_reason::shutdown());  // closes the listeners
+    drain->start();
+    const auto deadline = std::chrono::steady_clock::now() + 10s;
+    while (drain->open() > 0 && std::chrono::steady_clock::now() < deadline) {
+      co_await sleep_for(10ms);
+    }
+    std::printf("http_hello: stopped, %zu connections left\n", drain->open());
   });
 }

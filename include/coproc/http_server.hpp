@@ -2,7 +2,10 @@
 //
 //   process acceptor(std::uint16_t port) {
 //     auto l = tcp_listener::bind(socket_address::any_v4(port), {.reuse_port = true});
-//     for (;;) spawn(serve_http<hello>, co_await l.accept(), hello{}, http_server_options{});
+//     for (;;) {
+//       tcp_stream s = co_await l.accept();
+//       spawn(serve_http<hello>, std::move(s), hello{}, http_server_options{});
+//     }
 //   }
 //   struct hello {
 //     http_response operator()(const http_request& r) { return {200, "text/plain", "hi"}; }
@@ -10,17 +13,42 @@
 //
 // A handler is a callable taking const http_request& and returning http_response, or
 // subroutine<http_response> when it must co_await (call other processes, receive, ...).
-// serve_http handles keep-alive and pipelining, answers bad requests with the parser's
-// status and closes, answers 408 to a request not complete within request_timeout (a
-// slow sender cannot hold the connection), and closes an idle connection after
-// idle_timeout. A handler that throws gets a 500 and a close; the server goes on.
+//
+// What serve_http guarantees (RFC 9112 / RFC 9110):
+// - Keep-alive and pipelining. Responses to pipelined requests that are already in the
+//   buffer are gathered and leave in one write; they are written before the server waits
+//   for more input.
+// - A bad request gets the parser's status (400, 413, 414, 431, 501, 505; see http.hpp)
+//   with `Connection: close`, then a lingering close (below). A request not complete
+//   within request_timeout gets 408 (a slow sender cannot hold the connection); an idle
+//   connection closes after idle_timeout. A handler that throws gets a 500 and a close;
+//   the server goes on.
+// - `Expect: 100-continue` is answered `100 Continue` as soon as the header section is
+//   in (or with the final status at once, e.g. 413 for a body over the limit).
+// - HEAD gets the GET's headers, Content-Length included, and no body.
+// - Every response carries Date (RFC 9110 §6.6.1) and Server; Content-Length is always
+//   the body's; the closing response carries `Connection: close`.
+// - Lingering close: before closing a connection that may still carry unread input, the
+//   server half-closes (shutdown write) and reads and drops what the client still sends,
+//   for at most linger_timeout or linger_bytes, so the kernel never answers unread input
+//   with a reset that would destroy responses already written.
+// - Graceful shutdown: connections given an http_drain finish the request they are
+//   serving when it starts, answer it with `Connection: close`, and end; connections idle
+//   between requests end at once.
 #pragma once
 
+#include <atomic>
 #include <chrono>
+#include <cstddef>
+#include <memory>
+#include <mutex>
 #include <string>
+#include <string_view>
 #include <system_error>
 #include <type_traits>
+#include <unordered_set>
 #include <utility>
+#include <vector>
 
 #include "coproc/http.hpp"
 #include "coproc/process.hpp"
@@ -33,6 +61,41 @@ struct http_response {
   int status = 200;
   std::string content_type = "text/plain";
   std::string body;
+  // Further header lines, in order: {"Location", "/new"}, {"Set-Cookie", "a=b"}, ...
+  // Names must be tokens and values must not hold CR, LF or NUL (header injection);
+  // Content-Length, Transfer-Encoding, Connection and Date belong to the server. A
+  // response that breaks a rule is not sent: the client gets a 500 instead.
+  std::vector<std::pair<std::string, std::string>> headers = {};
+};
+
+// Shared by an acceptor and the connections it serves, for a graceful shutdown:
+//   auto drain = std::make_shared<http_drain>();   // give it to every serve_http
+//   ... on SIGTERM: stop accepting, then
+//   drain->start();
+//   while (drain->open() > 0 && before the deadline) co_await sleep_for(10ms);
+// Any thread may call start() and open().
+class http_drain {
+ public:
+  // From now on every connection ends after the request it is serving; idle ones end now.
+  void start() noexcept;
+  [[nodiscard]] bool draining() const noexcept {
+    return draining_.load(std::memory_order_acquire);  // pairs with start()'s store
+  }
+  // Connections still being served.
+  [[nodiscard]] std::size_t open() const noexcept { return open_.load(std::memory_order_relaxed); }
+
+  // Used by serve_http. A connection about to wait for its next request registers its
+  // socket; false means the drain started, so it should end instead of waiting.
+  bool enter_idle(int fd);
+  void leave_idle(int fd) noexcept;
+  void opened() noexcept { open_.fetch_add(1, std::memory_order_relaxed); }
+  void closed() noexcept { open_.fetch_sub(1, std::memory_order_relaxed); }
+
+ private:
+  std::mutex mu_;  // idle_, and draining_ against enter_idle
+  std::unordered_set<int> idle_;
+  std::atomic<bool> draining_{false};
+  std::atomic<std::size_t> open_{0};
 };
 
 struct http_server_options {
@@ -40,77 +103,140 @@ struct http_server_options {
   std::chrono::milliseconds request_timeout{10'000};
   std::chrono::milliseconds idle_timeout{30'000};
   std::chrono::milliseconds write_timeout{10'000};
+  // Lingering close: how long, and how many bytes, to read and drop after a half-close.
+  std::chrono::milliseconds linger_timeout{2'000};
+  std::size_t linger_bytes = std::size_t{64} * 1024;
+  // Responses gathered from pipelined requests are written once they reach this size.
+  std::size_t max_gathered_bytes = std::size_t{64} * 1024;
+  std::shared_ptr<http_drain> drain = nullptr;
 };
 
-// The bytes of a response (status line, Content-Length, Connection: close if closing).
+// Appends the bytes of a response to out: status line, Date, Server, Content-Type,
+// r.headers, Content-Length, `Connection: close` when closing, then the body unless
+// omit_body (HEAD). Returns false, and appends nothing, if r.headers breaks a rule above.
+bool append_http_response(std::string& out, const http_response& r, bool keep_alive,
+                          bool omit_body = false);
+// The bytes of a response; throws std::invalid_argument if r.headers breaks a rule.
 std::string format_http_response(const http_response& r, bool keep_alive);
+
+namespace detail {
+// serve_http's non-template parts (lib/http/response.cpp).
+void append_http_error(std::string& out, int status);  // with Connection: close
+void append_http_answer(std::string& out, const http_response& r, bool keep_alive,
+                        bool omit_body);  // a 500 if r is invalid
+// Counts the connection in opts.drain for the lifetime of a serve_http frame.
+struct drain_guard {
+  std::shared_ptr<http_drain> drain;
+  explicit drain_guard(std::shared_ptr<http_drain> d) : drain(std::move(d)) {
+    if (drain) drain->opened();
+  }
+  drain_guard(const drain_guard&) = delete;
+  drain_guard& operator=(const drain_guard&) = delete;
+  ~drain_guard() {
+    if (drain) drain->closed();
+  }
+};
+}  // namespace detail
 
 template <class Handler>
 process serve_http(tcp_stream s, Handler handler, http_server_options opts) {
   const http_parser parser(opts.limits);
-  std::string buf;
+  const detail::drain_guard counted(opts.drain);
+  std::string buf;  // bytes read and not yet parsed
+  std::string out;  // responses made and not yet written
   char chunk[16 * 1024];
+  bool linger = false;  // close with a lingering close (the client may still send)
   try {
     auto started = std::chrono::steady_clock::now();
+    bool continue_sent = false;
     for (;;) {
       http_parse_result r = parser.parse(buf);
       if (r.status == http_status::incomplete) {
-        const auto limit =
-            buf.empty() ? std::chrono::nanoseconds(opts.idle_timeout)
-                        : opts.request_timeout - (std::chrono::steady_clock::now() - started);
-        if (limit <= std::chrono::nanoseconds::zero()) {
-          // Named, not a temporary inside co_await: GCC 12 mishandles the destruction of
-          // brace-initialised temporaries in a co_await full-expression.
-          const std::string bytes =
-              format_http_response(http_response{408, "text/plain", "request timeout\n"}, false);
-          co_await s.write_all(bytes, opts.write_timeout);
-          co_return;
+        if (!out.empty()) {  // every answer so far leaves before we wait for more input
+          co_await s.write_all(out, opts.write_timeout);
+          out.clear();
         }
+        if (r.expect_continue && !continue_sent) {
+          continue_sent = true;
+          const std::string_view go_on = "HTTP/1.1 100 Continue\r\n\r\n";
+          co_await s.write_all(go_on, opts.write_timeout);
+        }
+        const bool idle = buf.empty();
+        const auto limit =
+            idle ? std::chrono::nanoseconds(opts.idle_timeout)
+                 : opts.request_timeout - (std::chrono::steady_clock::now() - started);
+        if (limit <= std::chrono::nanoseconds::zero()) {
+          detail::append_http_error(out, 408);
+          linger = true;
+          break;
+        }
+        if (idle && opts.drain && !opts.drain->enter_idle(s.native_handle())) break;
         std::size_t n = 0;
+        bool timed_out = false;
         try {
           n = co_await s.read_some(chunk, limit);
         } catch (const std::system_error& e) {
-          if (e.code() != std::errc::timed_out || buf.empty()) throw;
-          n = SIZE_MAX;  // timed out mid-request: answer 408 below
+          if (idle && opts.drain) opts.drain->leave_idle(s.native_handle());
+          if (e.code() != std::errc::timed_out || idle) throw;
+          timed_out = true;  // mid-request: answer 408 on the next round
         }
-        if (n == SIZE_MAX) continue;
-        if (n == 0) co_return;
-        if (buf.empty()) started = std::chrono::steady_clock::now();
+        if (timed_out) continue;
+        if (idle && opts.drain) opts.drain->leave_idle(s.native_handle());
+        if (n == 0) break;  // the client is done sending: nothing to linger for
+        if (idle) started = std::chrono::steady_clock::now();
         buf.append(chunk, n);
         continue;
       }
       if (r.status != http_status::complete) {
-        const int code = static_cast<int>(r.status);
-        const std::string bytes = format_http_response(
-            http_response{code, "text/plain", std::string(http_reason(code)) + "\n"}, false);
-        co_await s.write_all(bytes, opts.write_timeout);
-        co_return;
+        detail::append_http_error(out, static_cast<int>(r.status));
+        linger = true;
+        break;
       }
       buf.erase(0, r.consumed);
+      continue_sent = false;
       started = std::chrono::steady_clock::now();
-      http_response out;
+      http_response answer;
       bool failed = false;
       try {
         if constexpr (std::is_same_v<std::invoke_result_t<Handler&, const http_request&>,
                                      subroutine<http_response>>) {
-          out = co_await handler(r.request);
+          answer = co_await handler(r.request);
         } else {
-          out = handler(r.request);
+          answer = handler(r.request);
         }
       } catch (const std::exception&) {
         failed = true;
       }
       if (failed) {
-        const std::string bytes =
-            format_http_response(http_response{500, "text/plain", "internal error\n"}, false);
-        co_await s.write_all(bytes, opts.write_timeout);
-        co_return;
+        detail::append_http_error(out, 500);
+        linger = true;
+        break;
       }
-      const bool keep = r.request.keep_alive;
-      if (r.request.method == "HEAD") out.body.clear();
-      const std::string bytes = format_http_response(out, keep);
-      co_await s.write_all(bytes, opts.write_timeout);
-      if (!keep) co_return;
+      const bool keep = r.request.keep_alive && !(opts.drain && opts.drain->draining());
+      detail::append_http_answer(out, answer, keep, r.request.method == "HEAD");
+      if (!keep) {
+        linger = true;
+        break;
+      }
+      if (out.size() >= opts.max_gathered_bytes) {
+        co_await s.write_all(out, opts.write_timeout);
+        out.clear();
+      }
+    }
+    if (!out.empty()) co_await s.write_all(out, opts.write_timeout);
+    if (linger) {
+      // Half-close, then drop what the client still sends until it closes too (bounded),
+      // so that unread input never makes the kernel reset the answers written above.
+      s.shutdown_write();
+      const auto until = std::chrono::steady_clock::now() + opts.linger_timeout;
+      std::size_t dropped = 0;
+      while (dropped < opts.linger_bytes) {
+        const auto left = until - std::chrono::steady_clock::now();
+        if (left <= std::chrono::nanoseconds::zero()) break;
+        const std::size_t n = co_await s.read_some(chunk, left);
+        if (n == 0) break;
+        dropped += n;
+      }
     }
   } catch (const std::system_error&) {
     // Reset, timeout or a closed peer: this connection ends, the server goes on.

@@ -88,6 +88,7 @@ class accept_awaiter {
   struct oneshot_awaiter : io_awaiter {
     using io_awaiter::io_awaiter;
     int result() { return finish(); }
+    [[nodiscard]] int raw_result() const noexcept;
   };
   oneshot_awaiter oneshot_;
   std::shared_ptr<multishot_acceptor> ms_;

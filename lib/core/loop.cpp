@@ -17,12 +17,15 @@
 //                        until a wakeup or the nearest timer deadline.
 #include "lib/core/loop.hpp"
 
+#include <poll.h>
 #include <pthread.h>
 #include <sched.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <string>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -108,7 +111,9 @@ void loop::run() {
     bool worked = drain_inbound();
     worked |= fire_due_timers();
     worked |= run_ready();
-    if (io_uring_sq_ready(&ring_) > 0) io_uring_submit(&ring_);  // this turn's I/O, at once
+    if (!ring_failed_ && io_uring_sq_ready(&ring_) > 0) {
+      ring_ok(io_uring_submit(&ring_), "io_uring_submit");  // this turn's I/O, at once
+    }
     flush_outbound();
     worked |= reap_completions();
     if (!worked && rq_head_ == nullptr) idle();
@@ -494,16 +499,33 @@ bool loop::reap_completions() {
 }
 
 io_uring_sqe* loop::get_sqe() noexcept {
+  if (ring_failed_) return nullptr;
   io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
   if (sqe == nullptr) {
-    io_uring_submit(&ring_);
+    if (!ring_ok(io_uring_submit(&ring_), "io_uring_submit")) return nullptr;
     sqe = io_uring_get_sqe(&ring_);
   }
   return sqe;
 }
 
 void loop::make_room(unsigned n) noexcept {
-  if (io_uring_sq_space_left(&ring_) < n) io_uring_submit(&ring_);
+  if (!ring_failed_ && io_uring_sq_space_left(&ring_) < n) {
+    ring_ok(io_uring_submit(&ring_), "io_uring_submit");
+  }
+}
+
+bool loop::ring_ok(int rc, const char* what) noexcept {
+  // Interrupted, timed out, or the kernel is short of something for a moment: the next
+  // turn tries again. Anything else (EPERM from a seccomp filter, EFAULT, EBADF...) will
+  // fail the same way every time, and retrying it would only spin.
+  if (rc >= 0 || rc == -EINTR || rc == -ETIME || rc == -EAGAIN || rc == -EBUSY) return true;
+  ring_failed_ = true;
+  const std::string why = std::string("core ") + std::to_string(index_) + ": " + what +
+                          " failed: " + std::strerror(-rc) +
+                          "; the runtime stops (io_uring may be blocked by a seccomp profile "
+                          "or by the kernel.io_uring_disabled sysctl)";
+  rt_.fail(why);
+  return false;
 }
 
 void loop::on_wake_read(io_completion* c, int /*res*/, unsigned /*flags*/) noexcept {
@@ -542,7 +564,30 @@ void loop::idle() {
   sleep_in_ring();
 }
 
+void loop::sleep_without_ring() {
+  sleeping_.store(true, std::memory_order_relaxed);
+  // seq_cst: as in sleep_in_ring.
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  if (!has_inbound() && !rt_.stopping()) {
+    int wait_ms = -1;
+    if (!timers_.empty() && rt_.opts().clock == nullptr) {
+      const std::int64_t wait = std::max<std::int64_t>(0, timers_.next_deadline() - rt_.now_ns());
+      wait_ms = static_cast<int>(std::min<std::int64_t>(wait / 1'000'000 + 1, 1000));
+    }
+    pollfd pfd{wake_fd_, POLLIN, 0};
+    if (::poll(&pfd, 1, wait_ms) > 0) {
+      eventfd_t drained = 0;
+      eventfd_read(wake_fd_, &drained);
+    }
+  }
+  sleeping_.store(false, std::memory_order_relaxed);
+}
+
 void loop::sleep_in_ring() {
+  if (ring_failed_) {
+    sleep_without_ring();
+    return;
+  }
   sleeping_.store(true, std::memory_order_relaxed);
   // seq_cst: our `sleeping` store must be visible before we look at the queues again
   // (pairs with the fence in flush_outbound / the RMW in post_foreign).
@@ -564,9 +609,10 @@ void loop::sleep_in_ring() {
   if (!timers_.empty() && rt_.opts().clock == nullptr) {
     const std::int64_t wait = std::max<std::int64_t>(0, timers_.next_deadline() - rt_.now_ns());
     __kernel_timespec ts{wait / 1'000'000'000, wait % 1'000'000'000};
-    io_uring_submit_and_wait_timeout(&ring_, &cqe, 1, &ts, nullptr);
+    ring_ok(io_uring_submit_and_wait_timeout(&ring_, &cqe, 1, &ts, nullptr),
+            "io_uring_submit_and_wait");
   } else {
-    io_uring_submit_and_wait(&ring_, 1);
+    ring_ok(io_uring_submit_and_wait(&ring_, 1), "io_uring_submit_and_wait");
   }
   sleeping_.store(false, std::memory_order_relaxed);
   bump(n_wakeups_);
@@ -620,7 +666,7 @@ void loop::shut_down() {
   // Their I/O was cancelled as their frames went; the kernel may still hold buffers of
   // those operations, which are freed only when they complete. Wait for that (bounded).
   const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(2);
-  while (inflight_ > 0 && std::chrono::steady_clock::now() < give_up) {
+  while (!ring_failed_ && inflight_ > 0 && std::chrono::steady_clock::now() < give_up) {
     io_uring_cqe* cqe = nullptr;
     __kernel_timespec ts{0, 10'000'000};
     io_uring_submit_and_wait_timeout(&ring_, &cqe, 1, &ts, nullptr);

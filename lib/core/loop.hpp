@@ -115,6 +115,9 @@ class loop {
   void idle();
   [[nodiscard]] bool has_inbound() const noexcept;
   void sleep_in_ring();
+  // io_uring_enter's result: false (after telling the runtime) if the ring is unusable.
+  bool ring_ok(int rc, const char* what) noexcept;
+  void sleep_without_ring();  // a failed ring: wait on the wakeup eventfd, never spin
   void teardown(pcb* p) noexcept;
   void remove_runnable(pcb* p) noexcept;
   void run_exits() noexcept;  // kills scheduled by exit signals, when no process runs
@@ -178,6 +181,7 @@ class loop {
   };
   wake_reader wake_read_{};
   bool wake_armed_ = false;
+  bool ring_failed_ = false;  // io_uring_enter failed for good: no more I/O on this core
   std::size_t inflight_ = 0;
   std::atomic<bool> sleeping_{false};  // any thread: true while (about to be) asleep in the ring
 

@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "coproc/coproc.hpp"
+#include "coproc/log.hpp"
 #include "lib/core/loop.hpp"
 #include "lib/core/runtime_impl.hpp"
 #include "lib/dist/node_state.hpp"
@@ -86,8 +87,20 @@ void runtime_impl::begin_main() {
 void runtime_impl::finish_main(int rc) {
   {
     std::lock_guard lock(main_mu_);
+    if (failed_.load(std::memory_order_relaxed)) return;  // run() already returned 1
     main_running_ = false;
     main_rc_ = rc;
+  }
+  main_cv_.notify_all();
+}
+
+void runtime_impl::fail(std::string_view why) noexcept {
+  if (failed_.exchange(true, std::memory_order_acq_rel)) return;  // acq_rel: one reporter
+  log(log_level::error, why);
+  {
+    std::lock_guard lock(main_mu_);
+    main_running_ = false;
+    main_rc_ = 1;
   }
   main_cv_.notify_all();
 }

@@ -45,6 +45,10 @@ class runtime_impl {
   void begin_main();
   void finish_main(int rc);
   int wait_main();
+  // A core cannot go on (its ring failed): run() returns non-zero at once, and the
+  // runtime's destruction stops the rest. Any thread; the first failure is the one told.
+  void fail(std::string_view why) noexcept;
+  [[nodiscard]] bool failed() const noexcept { return failed_.load(std::memory_order_acquire); }
 
   std::barrier<>& shutdown_barrier() noexcept { return *barrier_; }
 
@@ -76,6 +80,7 @@ class runtime_impl {
   std::condition_variable main_cv_;
   bool main_running_ = false;
   int main_rc_ = 0;
+  std::atomic<bool> failed_{false};
 };
 
 // The live runtime, for threads that are not loops. One at a time.

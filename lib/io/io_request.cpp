@@ -1,5 +1,6 @@
 #include "lib/io/io_request.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <system_error>
 #include <vector>
@@ -177,15 +178,44 @@ void io_request::on_complete(io_completion* c, int res, unsigned /*flags*/) noex
   } else if (res > 0 && r->exact) {
     r->got += static_cast<std::size_t>(res);
   }
-  r->result = res;
-  r->done = true;
-  pcb* p = r->waiter;
-  p->resume_point = r->resume;
-  r->home->make_runnable(p);
+  r->finish_with(res);
+}
+
+void io_request::finish_with(int res) noexcept {
+  result = res;
+  done = true;
+  pcb* p = waiter;
+  p->resume_point = resume;
+  home->make_runnable(p);
+}
+
+void io_request::retry_at(std::int64_t when) noexcept {
+  submitted = false;
+  backing_off = true;
+  retry.owner = this;
+  retry.fire = [](timer_node* t) noexcept {
+    io_request* r = static_cast<retry_timer*>(t)->owner;
+    r->backing_off = false;
+    if (r->deadline != 0 && now_ns() >= r->deadline) {
+      r->finish_with(-ECANCELED);  // its own timeout passed while it waited
+      return;
+    }
+    try {
+      r->submit();
+    } catch (...) {
+      r->finish_with(-EBUSY);
+    }
+  };
+  arm_timer(&retry, deadline != 0 ? std::min(when, deadline) : when);
 }
 
 io_awaiter::~io_awaiter() {
   if (req_ == nullptr) return;
+  if (req_->backing_off) {  // between two submissions: nothing in the kernel
+    disarm_timer(&req_->retry);
+    delete req_;
+    return;
+  }
   if (req_->submitted && !req_->done) {
     // The process is gone but the kernel is not done: cancel, free on completion.
     req_->orphaned = true;

@@ -73,11 +73,26 @@ struct io_request : io_completion {
   iovec iov{};
   msghdr msg{};
 
+  // What the operation's owner needs alive while it is in flight (an accept keeps its
+  // listener's state here, so the fd cannot close under the kernel).
+  std::shared_ptr<void> keep;
+  // A pause before submitting again (accept while the process is out of descriptors):
+  // not in the kernel then, so a dying process disarms the timer instead of cancelling.
+  struct retry_timer : timer_node {
+    io_request* owner = nullptr;
+  };
+  retry_timer retry;
+  bool backing_off = false;
+
   io_request(op k, int f) : kind(k), fd(f) { complete = &on_complete; }
   void set_timeout(std::chrono::nanoseconds t);
   // Puts the SQE(s) on the ring of `home`. Throws std::system_error if it cannot.
   void submit();
   static void on_complete(io_completion* c, int res, unsigned flags) noexcept;
+  // Submits again at `when` (runtime clock) instead of completing now. Owner core only.
+  void retry_at(std::int64_t when) noexcept;
+  // Completes with `res` now: the waiting process resumes (owner core only).
+  void finish_with(int res) noexcept;
 };
 
 }  // namespace coproc::detail

@@ -17,6 +17,7 @@
 
 #include "coproc/atom.hpp"
 #include "coproc/io_error.hpp"
+#include "coproc/log.hpp"
 #include "coproc/message.hpp"
 #include "coproc/receive.hpp"
 #include "lib/core/loop.hpp"
@@ -37,6 +38,10 @@ struct socket_core {
   active_mode mode = active_mode::passive;
   bool reading = false;
   bool closed = false;
+  // A listener out of a resource (descriptors, memory): consecutive failed accepts and
+  // when the episode began. Accepts pause with a growing, bounded delay meanwhile.
+  unsigned accept_failures = 0;
+  std::int64_t accept_failing_since = 0;
 
   explicit socket_core(int f) : fd(f), id{next_id()} {}
   socket_core(const socket_core&) = delete;
@@ -106,6 +111,96 @@ struct active_reader final : io_completion {
   }
 };
 
+// accept(2) errors that mean "the process or the system is out of something right now"
+// (descriptors, socket buffers, memory): the listener is fine and the pending
+// connections stay in its backlog, so accepting pauses and resumes by itself.
+bool is_resource_exhaustion(int err) {
+  return err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM;
+}
+// Errors of one connection that died in the backlog (accept(2) says: retry at once).
+bool is_connection_error(int err) {
+  switch (err) {
+    case ECONNABORTED:
+    case EPROTO:
+    case ENETDOWN:
+    case ENOPROTOOPT:
+    case EHOSTDOWN:
+    case ENONET:
+    case EHOSTUNREACH:
+    case ENETUNREACH:
+    case EPERM:  // a firewall rule refused this one connection
+      return true;
+    default:
+      return false;
+  }
+}
+
+std::string listener_name(const socket_core& s) {
+  try {
+    return address_of(s.fd, false).to_string();
+  } catch (...) {
+    return "fd " + std::to_string(s.fd);
+  }
+}
+
+// Called with s.mu held after an accept failed with a resource error; returns the
+// pause before the next try: 5 ms, doubling, at most 250 ms (so a listener answers
+// again within a quarter second of descriptors coming back, and costs nothing while
+// the limit holds). The first failure of an episode is logged.
+std::int64_t accept_backoff_after_failure(socket_core& s, int err) {
+  const std::int64_t now = now_ns();
+  if (s.accept_failures++ == 0) {
+    s.accept_failing_since = now;
+    log(log_level::warning, "accept on " + listener_name(s) + ": " + std::strerror(err) +
+                                "; the listener stays open and retries with a pause of up to "
+                                "250 ms until the resource is available again");
+  }
+  const unsigned doublings = std::min(s.accept_failures - 1, 6U);
+  return std::min<std::int64_t>(std::int64_t{5'000'000} << doublings, 250'000'000);
+}
+
+// Called with s.mu held after an accept succeeded: ends an episode, with a line.
+void accept_recovered(socket_core& s) {
+  if (s.accept_failures == 0) return;
+  const auto ms = (now_ns() - s.accept_failing_since) / 1'000'000;
+  log(log_level::info, "accept on " + listener_name(s) + " resumed after " + std::to_string(ms) +
+                           " ms (" + std::to_string(s.accept_failures) + " failed tries)");
+  s.accept_failures = 0;
+}
+
+// Completion of a one-shot accept: resource errors pause and retry, a connection that
+// died in the backlog is skipped, everything else completes as usual.
+void on_oneshot_accept(io_completion* c, int res, unsigned flags) noexcept {
+  auto* r = static_cast<io_request*>(c);
+  if (!r->orphaned) {
+    auto& sock = *static_cast<socket_core*>(r->keep.get());
+    std::unique_lock lock(sock.mu);
+    if (res >= 0) {
+      accept_recovered(sock);
+    } else if (!sock.closed && is_resource_exhaustion(-res)) {
+      const std::int64_t pause = accept_backoff_after_failure(sock, -res);
+      lock.unlock();
+      r->home->op_finished();
+      r->retry_at(now_ns() + pause);
+      return;
+    } else if (!sock.closed && is_connection_error(-res)) {
+      lock.unlock();
+      r->home->op_finished();
+      try {
+        r->submit();
+        return;
+      } catch (...) {
+        res = -EBUSY;
+      }
+      r->finish_with(res);
+      return;
+    } else if (sock.closed && res == -EINVAL) {
+      res = -ESHUTDOWN;  // woken by close() (see tcp_listener::close): "listener closed"
+    }
+  }
+  io_request::on_complete(c, res, flags);
+}
+
 std::shared_ptr<socket_core> open_socket(int family) {
   int fd = ::socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) throw_errno("socket");
@@ -127,6 +222,13 @@ struct multishot_acceptor final : io_completion {
   std::shared_ptr<multishot_acceptor> self_while_armed;
   std::deque<int> ready;                // accepted fds nobody has taken yet
   std::deque<accept_awaiter*> waiters;  // processes in accept(), oldest first
+  // Out of descriptors: the multishot ended and is re-armed when this fires (it owns
+  // itself meanwhile, through self_while_armed).
+  struct pause_timer : timer_node {
+    multishot_acceptor* owner = nullptr;
+  };
+  pause_timer pause;
+  bool pausing = false;
 
   explicit multishot_acceptor(std::shared_ptr<socket_core> s) : sock(std::move(s)) {
     complete = &on_accept;
@@ -160,7 +262,32 @@ struct multishot_acceptor final : io_completion {
     if (res >= 0) {
       int one = 1;
       ::setsockopt(res, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+      std::lock_guard sock_lock(self->sock->mu);
+      accept_recovered(*self->sock);
+    } else if (is_resource_exhaustion(-res) || is_connection_error(-res)) {
+      if (more) return;  // the kernel keeps the multishot armed
+      if (!self->sock->closed) {
+        std::int64_t wait = 0;
+        if (is_resource_exhaustion(-res)) {
+          std::lock_guard sock_lock(self->sock->mu);
+          wait = accept_backoff_after_failure(*self->sock, -res);
+        }
+        self->pausing = true;
+        self->pause.owner = self;
+        self->pause.fire = &on_pause_end;
+        self->pause.discard = [](timer_node* t) noexcept {  // the runtime ended meanwhile
+          auto* owner = static_cast<pause_timer*>(t)->owner;
+          std::shared_ptr<multishot_acceptor> last_ref;
+          std::lock_guard lock(owner->mu);
+          owner->pausing = false;
+          last_ref = std::move(owner->self_while_armed);
+        };
+        arm_timer(&self->pause, now_ns() + wait);
+        return;  // waiters keep waiting; self_while_armed keeps us alive
+      }
+      res = -ESHUTDOWN;
     }
+    if (self->sock->closed && (res == -EINVAL || res == -ECANCELED)) res = -ESHUTDOWN;
     if (!self->waiters.empty()) {
       accept_awaiter* w = self->waiters.front();
       self->waiters.pop_front();
@@ -183,6 +310,18 @@ struct multishot_acceptor final : io_completion {
       last_ref = std::move(self->self_while_armed);
     }
   }
+
+  // The pause after a resource error is over: accept again if anyone waits.
+  static void on_pause_end(timer_node* t) noexcept {
+    multishot_acceptor* self = static_cast<pause_timer*>(t)->owner;
+    std::shared_ptr<multishot_acceptor> last_ref;  // dropped after the lock is released
+    std::lock_guard lock(self->mu);
+    self->pausing = false;
+    if (!self->sock->closed && !self->waiters.empty() && self->arm(self->home)) return;
+    for (accept_awaiter* w : self->waiters) w->deliver(self->sock->closed ? -ESHUTDOWN : -EBUSY);
+    self->waiters.clear();
+    last_ref = std::move(self->self_while_armed);
+  }
 };
 
 namespace {
@@ -197,6 +336,10 @@ bool kernel_has_multishot_accept() {
   return yes;
 }
 }  // namespace
+
+int accept_awaiter::oneshot_awaiter::raw_result() const noexcept {
+  return req_->result;
+}
 
 accept_awaiter::accept_awaiter(std::shared_ptr<multishot_acceptor> ms,
                                std::chrono::nanoseconds timeout, io_request* fallback) noexcept
@@ -222,7 +365,7 @@ bool accept_awaiter::await_ready() {
   if (use_oneshot_) return false;
   if (t_loop == nullptr) throw_outside_process("accept()");
   std::lock_guard lock(ms_->mu);
-  if (ms_->armed && ms_->home != t_loop) {
+  if ((ms_->armed || ms_->pausing) && ms_->home != t_loop) {
     use_oneshot_ = true;  // armed on another core: this caller does a one-shot accept
     return false;
   }
@@ -240,7 +383,7 @@ void accept_awaiter::await_suspend(std::coroutine_handle<> h) {
     return;
   }
   std::lock_guard lock(ms_->mu);
-  if (!ms_->armed) {
+  if (!ms_->armed && !ms_->pausing) {
     if (!ms_->arm(t_loop))
       throw std::system_error(EBUSY, std::system_category(), "coproc: ring full");
     ms_->self_while_armed = ms_;
@@ -278,6 +421,10 @@ void accept_awaiter::on_timeout(timer_node* t) noexcept {
 tcp_stream accept_awaiter::await_resume() {
   int fd = 0;
   if (use_oneshot_) {
+    if (oneshot_.raw_result() == -ESHUTDOWN) {
+      throw std::system_error(std::make_error_code(std::errc::operation_canceled),
+                              "coproc: accept: the listener was closed");
+    }
     fd = oneshot_.result();
     int one = 1;
     ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
@@ -286,6 +433,10 @@ tcp_stream accept_awaiter::await_resume() {
     if (fd == -ETIMEDOUT) {
       throw std::system_error(std::make_error_code(std::errc::timed_out),
                               "coproc: accept timed out");
+    }
+    if (fd == -ESHUTDOWN) {
+      throw std::system_error(std::make_error_code(std::errc::operation_canceled),
+                              "coproc: accept: the listener was closed");
     }
     if (fd < 0) throw std::system_error(-fd, std::system_category(), "coproc: accept failed");
   }
@@ -455,6 +606,8 @@ detail::accept_awaiter tcp_listener::accept(std::chrono::nanoseconds timeout) {
   if (!core_) throw std::system_error(EBADF, std::system_category(), "coproc: closed listener");
   auto* r = new detail::io_request(detail::io_request::op::accept, core_->fd);
   r->set_timeout(timeout);
+  r->complete = &detail::on_oneshot_accept;
+  r->keep = core_;
   if (!multishot_) return detail::accept_awaiter(r);
   return {multishot_, timeout, r};
 }
@@ -464,6 +617,13 @@ socket_address tcp_listener::local() const {
 }
 
 void tcp_listener::close() noexcept {
+  if (core_ && !multishot_) {
+    // Wakes every one-shot accept in flight on any core (they then fail with EINVAL,
+    // reported as "listener closed"); they hold the socket, so the fd closes after them.
+    std::lock_guard lock(core_->mu);
+    core_->closed = true;
+    ::shutdown(core_->fd, SHUT_RDWR);
+  }
   if (core_ && multishot_) {
     // Ends the armed multishot accept; its final completion frees it and the fd.
     std::lock_guard lock(multishot_->mu);
@@ -484,3 +644,10 @@ int tcp_listener::native_handle() const noexcept {
 }
 
 }  // namespace coproc
+
+namespace coproc::detail {
+// A connected stream socket made elsewhere (trap_signal's socket pair) as a tcp_stream.
+tcp_stream adopt_socket(int fd) {
+  return tcp_stream(std::make_shared<socket_core>(fd));
+}
+}  // namespace coproc::detail
