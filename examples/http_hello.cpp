@@ -76,9 +76,10 @@ struct hello_app {
   }
 };
 
-process acceptor(std::uint16_t port, std::shared_ptr<http_drain> drain) {
+process acceptor(std::uint16_t port, std::shared_ptr<http_drain> drain, pid parent) {
   auto listener =
       tcp_listener::bind(socket_address::any_v4(port), {.reuse_port = true, .multishot = true});
+  send(parent, atom<"listening">{});
   const http_server_options opts{.drain = std::move(drain)};
   for (;;) {
     tcp_stream s = co_await listener.accept();  // out of descriptors: it waits, not throws
@@ -96,7 +97,10 @@ int main(int argc, char** argv) {
     auto drain = std::make_shared<http_drain>();
     const auto cores = static_cast<unsigned>(runtime_stats().size());
     std::vector<pid> acceptors;
-    for (unsigned c = 0; c < cores; ++c) acceptors.push_back(spawn_on(c, acceptor, port, drain));
+    for (unsigned c = 0; c < cores; ++c) {
+      acceptors.push_back(spawn_on(c, acceptor, port, drain, self()));
+    }
+    for (unsigned c = 0; c < cores; ++c) co_await receive([](atom<"listening">) {});
     std::printf("http_hello on 0.0.0.0:%u (%u cores)\n", port, cores);
     std::fflush(stdout);
     const int signo = co_await receive([](atom<"signal">, int s) { return s; });
