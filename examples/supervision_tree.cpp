@@ -67,10 +67,13 @@ process demo() {
       },
       {.strategy = strategy::one_for_one, .max_restarts = 5, .max_period = 10s});
   co_await sleep_for(20ms);
-  std::printf("tree started:\n%s", (co_await show(top)).c_str());
+  // Each awaited value is named before use: see the README's "g++ 12 pitfall".
+  const std::string tree = co_await show(top);
+  std::printf("tree started:\n%s", tree.c_str());
 
   std::printf("\n1. counter: add 2, then a bad request that makes it throw\n");
-  std::printf("  add 2 -> %ld\n", co_await call(cnt, 1s, atom<"add">{}, 2L));
+  const long two = co_await call(cnt, 1s, atom<"add">{}, 2L);
+  std::printf("  add 2 -> %ld\n", two);
   try {
     co_await call(cnt, 1s, atom<"add">{}, -1L);
   } catch (const call_error& e) {
@@ -78,19 +81,24 @@ process demo() {
   }
   co_await sleep_for(20ms);
   const pid again = whereis("counter");
+  const long five = co_await call(server<counter>{again}, 1s, atom<"add">{}, 5L);
   std::printf("  restarted counter %s starts from 0: add 5 -> %ld\n", to_string(again).c_str(),
-              co_await call(server<counter>{again}, 1s, atom<"add">{}, 5L));
+              five);
 
   std::printf("\n2. fetcher crashes: rest_for_one restarts fetcher and parser\n");
-  pid fetcher = (co_await which_children(workers, 1s))[0].second;
+  const auto before_crash = co_await which_children(workers, 1s);
+  pid fetcher = before_crash[0].second;
   send(fetcher, atom<"crash">{});
   co_await sleep_for(20ms);
-  std::printf("%s", (co_await show(workers)).c_str());
+  const std::string after_crash = co_await show(workers);
+  std::printf("%s", after_crash.c_str());
 
   std::printf("\n3. parser is killed: only parser restarts\n");
-  exit((co_await which_children(workers, 1s))[1].second, exit_reason::kill());
+  const auto before_kill = co_await which_children(workers, 1s);
+  exit(before_kill[1].second, exit_reason::kill());
   co_await sleep_for(20ms);
-  std::printf("%s", (co_await show(workers)).c_str());
+  const std::string after_kill = co_await show(workers);
+  std::printf("%s", after_kill.c_str());
 
   std::printf("\n4. shut the tree down (children first, in reverse start order)\n");
   const monitor_ref ref = monitor(top);

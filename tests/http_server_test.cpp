@@ -12,6 +12,12 @@ namespace {
 struct app {
   http_response operator()(const http_request& r) {
     if (r.target == "/boom") throw std::runtime_error("handler failed");
+    if (r.target == "/moved") {
+      return {301, "text/plain", "", {{"Location", "/new"}, {"Set-Cookie", "a=b; HttpOnly"}}};
+    }
+    if (r.target == "/inject") return {200, "text/plain", "x", {{"X-Evil", "a\r\nSet-Cookie: x"}}};
+    if (r.target == "/badname") return {200, "text/plain", "x", {{"Bad Name", "v"}}};
+    if (r.target == "/framing") return {200, "text/plain", "x", {{"Content-Length", "0"}}};
     return {200, "text/plain", "you asked for " + r.target};
   }
 };
@@ -32,7 +38,8 @@ std::string exchange(std::vector<std::string> pieces, std::chrono::milliseconds 
     auto l = tcp_listener::bind(socket_address::loopback_v4(0));
     const auto at = l.local();
     spawn([](tcp_listener l) -> process {
-      co_await serve_http(co_await l.accept(5s), app{}, fast_options());
+      tcp_stream s = co_await l.accept(5s);  // named: the g++ 12 pitfall
+      co_await serve_http(std::move(s), app{}, fast_options());
     }, std::move(l));
     tcp_stream c = co_await tcp_stream::connect(at, 5s);
     for (const auto& p : pieces) {
@@ -79,7 +86,8 @@ TEST(HttpServer, ASlowSenderGets408AndTheConnectionIsClosedInBoundedTime) {
     auto l = tcp_listener::bind(socket_address::loopback_v4(0));
     const auto at = l.local();
     spawn([](tcp_listener l) -> process {
-      co_await serve_http(co_await l.accept(5s), app{}, fast_options());
+      tcp_stream s = co_await l.accept(5s);  // named: the g++ 12 pitfall
+      co_await serve_http(std::move(s), app{}, fast_options());
     }, std::move(l));
     tcp_stream c = co_await tcp_stream::connect(at, 5s);
     co_await c.write_all(std::string_view("GET / HTTP/1.1\r\nHost: x\r\n"), 5s);  // never ends
@@ -126,4 +134,51 @@ TEST(HttpServer, AHandlerThatThrowsGets500AndTheServerKeepsServing) {
   }, options{.cores = 2});
   EXPECT_EQ(first.rfind("HTTP/1.1 500", 0), 0u) << first;
   EXPECT_EQ(second.rfind("HTTP/1.1 200", 0), 0u) << second;
+}
+
+TEST(HttpServer, ResponseHeadersAreSentInOrder) {
+  const std::string got = exchange({"GET /moved HTTP/1.1\r\nHost: x\r\n\r\n"});
+  EXPECT_NE(got.find("HTTP/1.1 301 "), std::string::npos) << got;
+  EXPECT_NE(got.find("\r\nLocation: /new\r\nSet-Cookie: a=b; HttpOnly\r\n"), std::string::npos)
+      << got;
+}
+
+TEST(HttpServer, HeaderInjectionAndServerOwnedHeadersGetA500InsteadOfBeingSent) {
+  for (const char* target : {"/inject", "/badname", "/framing"}) {
+    const std::string got =
+        exchange({std::string("GET ") + target + " HTTP/1.1\r\nHost: x\r\n\r\n"});
+    EXPECT_EQ(got.rfind("HTTP/1.1 500 ", 0), 0U) << target << ": " << got;
+    EXPECT_EQ(got.find("Set-Cookie"), std::string::npos) << got;
+    EXPECT_EQ(got.find("Bad Name"), std::string::npos) << got;
+  }
+  EXPECT_THROW(format_http_response({200, "text/plain", "", {{"X", "a\nb"}}}, true),
+               std::invalid_argument);
+  EXPECT_THROW(format_http_response({200, "text/plain", "", {{"", "v"}}}, true),
+               std::invalid_argument);
+  EXPECT_THROW(format_http_response({200, "text/plain\r\nX: y", ""}, true), std::invalid_argument);
+}
+
+TEST(HttpServer, HeadGetsTheGetsContentLengthWithoutTheBody) {
+  const std::string got = exchange({"HEAD /abc HTTP/1.1\r\nHost: x\r\n\r\n"});
+  EXPECT_NE(got.find("Content-Length: 18\r\n"), std::string::npos) << got;  // "you asked for /abc"
+  EXPECT_EQ(got.find("you asked for"), std::string::npos) << got;
+}
+
+TEST(HttpServer, PipelinedAnswersBeforeAnErrorAllArriveThanksToTheLingeringClose) {
+  std::string many;
+  for (int i = 0; i < 200; ++i) many += "GET /p HTTP/1.1\r\nHost: x\r\n\r\n";
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    const std::string got = exchange({many + "BAD\r\n\r\n"});
+    EXPECT_EQ(count(got, "you asked for /p"), 200) << attempt;
+    EXPECT_NE(got.find("HTTP/1.1 400 Bad Request\r\n"), std::string::npos) << attempt;
+    EXPECT_NE(got.find("Connection: close\r\n"), std::string::npos) << attempt;
+  }
+}
+
+TEST(HttpServer, ExpectContinueIsAnsweredBeforeTheBody) {
+  const std::string got = exchange({"POST /e HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n"
+                                    "Expect: 100-continue\r\n\r\n",
+                                    "ok"},
+                                   50ms);
+  EXPECT_EQ(got.rfind("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\n", 0), 0U) << got;
 }
