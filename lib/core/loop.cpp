@@ -255,6 +255,14 @@ void loop::adopt(pcb* p) noexcept {
   all_ = p;
   bump(n_processes_);
   bump(n_spawned_);
+  if (p->ext != nullptr && p->ext->exit_scheduled) {
+    // An exit signal (kill, a link's abnormal exit) reached this core before the start
+    // envelope did, e.g. one sent from a third core while the spawner's queue to us had
+    // spilled. It must never run: it dies with the loop's other doomed processes, before
+    // any process runs, and only then are its links and monitors told.
+    exits_.push_back(p);
+    return;
+  }
   // A new child runs before older runnable processes (depth first, like Go's runnext):
   // a spawn tree then finishes leaves while their memory is still in cache instead of
   // holding a million frames at once. Capped per turn so older processes still run.

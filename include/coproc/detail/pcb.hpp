@@ -7,6 +7,7 @@
 // popping the spawn request from a queue.)
 //
 //   created --spawn request reaches home core--> runnable
+//   created --exit signal came first, spawn request reaches home core--> exiting (never runs)
 //   runnable --loop resumes it--> running
 //   running --co_await receive() finds no match--> waiting
 //   running --co_await yield()--> runnable
