@@ -422,7 +422,9 @@ void loop::teardown(pcb* p) noexcept {
     delete p->ext;
   }
   std::string name = rt_.forget(p->self);
-  if (reason.is_crash() && !rt_.stopping()) report_crash(crash_report{p->self, name, reason});
+  // Erlang's rule: only a body that failed is logged; deaths by exit(reason) or by exit
+  // signals are seen through links and monitors (see coproc/crash_report.hpp).
+  if (p->crashed && !rt_.stopping()) report_crash(crash_report{p->self, name, reason});
   if (p->is_main) rt_.finish_main(reason.is_normal() ? 0 : 1);
   delete p->exit;
   p->~pcb();
