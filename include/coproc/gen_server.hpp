@@ -146,6 +146,7 @@ pid start_server_with(bool link, A&&... args) {
   }
   const pid p = spawn_with({.core = static_cast<int>(caller->self.core), .link = link},
                            server_loop<State>, std::move(box));
+  if (!p) return p;           // the runtime is stopping: nothing was started
   pcb* sp = just_spawned(p);  // it cannot run, nor free `b`, before we return
   try {
     running_as as_server(sp);

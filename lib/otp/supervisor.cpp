@@ -268,6 +268,7 @@ pid start_supervisor(std::vector<child_spec> children, supervisor_options opts) 
   // On this core, so that its pcb is ours to run as until we return.
   const pid sup = detail::spawn_with({.core = static_cast<int>(caller->self.core), .link = true},
                                      supervise, st, std::shared_ptr<std::promise<void>>{});
+  if (!sup) return sup;  // the runtime is stopping: nothing was started
   detail::pcb* sp = detail::just_spawned(sup);
   sp->trap_exit = true;  // before any child exists, so that no EXIT can kill it
   {
