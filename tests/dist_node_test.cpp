@@ -392,6 +392,18 @@ TEST_F(Dist, ErlangMonitorSeesACoprocProcessEndWithItsReason) {
         co_await receive([](atom<"down_seen">, const term& r) { return r.to_string(); },
                          after(10s, [] { return std::string("no DOWN"); }));
     EXPECT_EQ(reason, "bye");
+    // A structured reason reaches Erlang as the term it is, not as an atom of its text.
+    const pid structured = spawn([]() -> process {
+      co_await receive([](atom<"go">) {});
+      exit(exit_reason::of(std::tuple{atom<"custom">{}, std::string("reason"), 42}));
+    });
+    send(probe, self(), atom<"monitor">{}, structured);
+    co_await receive([](atom<"monitoring">) {}, after(5s, [] {}));
+    send(structured, atom<"go">{});
+    const term seen = co_await receive([](atom<"down_seen">, const term& r) { return r; },
+                                       after(10s, [] { return term::atom("no_down"); }));
+    EXPECT_TRUE(seen.is_tuple(3)) << seen;
+    EXPECT_EQ(seen, term::tuple({term::atom("custom"), term::binary("reason"), 42})) << seen;
     // Monitoring a dead pid, or a name nobody has: DOWN noproc at once.
     send(probe, self(), atom<"monitor">{}, victim);
     const std::string again =

@@ -381,10 +381,15 @@ TEST(TermConvert, AnyTermIsAnExitReason) {
   EXPECT_EQ(from_term<exit_reason>(A("killed")), exit_reason::killed());
   EXPECT_EQ(from_term<exit_reason>(A("whatever")), exit_reason::user("whatever"));
   EXPECT_EQ(from_term<exit_reason>(term::binary("text")), exit_reason::user("text"));
-  EXPECT_EQ(from_term<exit_reason>(term::tuple({A("badarg"), 1})), exit_reason::user("{badarg,1}"));
+  // Any other term is a structured reason holding it, and goes back as that term.
+  const term badarg = term::tuple({A("badarg"), 1});
+  EXPECT_EQ(from_term<exit_reason>(badarg), exit_reason(badarg));
+  EXPECT_EQ(from_term<exit_reason>(badarg)->to_string(), "{badarg,1}");
+  expect_round_trip(exit_reason(badarg), badarg);
   // {exception, Text} with a text that is no binary is some other reason.
-  EXPECT_EQ(from_term<exit_reason>(term::tuple({A("exception"), term::string("x")})),
-            exit_reason::user("{exception,\"x\"}"));
+  const term odd = term::tuple({A("exception"), term::string("x")});
+  EXPECT_EQ(from_term<exit_reason>(odd), exit_reason(odd));
+  EXPECT_EQ(from_term<exit_reason>(odd)->what(), exit_reason::kind::structured);
 }
 
 // ---- a user type ------------------------------------------------------------------------

@@ -16,11 +16,15 @@
 // (a void handler replies atom<"ok">). The state lives in the server process; a handler
 // that throws crashes the server (callers get call_error), and a handler may end it with
 // coproc::exit(reason). handle_info, if present, gets every message that is not a
-// call or a cast.
+// call or a cast. start_server returns once the state is built (see start_server_with).
 #pragma once
 
 #include <chrono>
+#include <exception>
 #include <memory>
+#include <optional>
+#include <string_view>
+#include <tuple>
 #include <type_traits>
 #include <utility>
 
@@ -46,12 +50,17 @@ template <class State>
 struct server_request {
   virtual ~server_request() = default;
   virtual void run(State& state, const call_from* from) = 0;
+  // What the request was, for the report of a server that crashed handling it.
+  [[nodiscard]] virtual std::string_view describe() const noexcept = 0;
 };
 
 template <class State, class... Req>
 struct call_request final : server_request<State> {
   std::tuple<Req...> args;
   explicit call_request(Req... a) : args(std::move(a)...) {}
+  [[nodiscard]] std::string_view describe() const noexcept override {
+    return type_name<std::tuple<atom<"$gen_call">, Req...>>();
+  }
   void run(State& state, const call_from* from) override {
     using R =
         decltype(std::apply([&](auto&... a) { return state.handle_call(std::move(a)...); }, args));
@@ -69,39 +78,97 @@ template <class State, class... Req>
 struct cast_request final : server_request<State> {
   std::tuple<Req...> args;
   explicit cast_request(Req... a) : args(std::move(a)...) {}
+  [[nodiscard]] std::string_view describe() const noexcept override {
+    return type_name<std::tuple<atom<"$gen_cast">, Req...>>();
+  }
   void run(State& state, const call_from* /*from*/) override {
     std::apply([&](auto&... a) { state.handle_cast(std::move(a)...); }, args);
   }
 };
 
-template <class State, class... A>
-process server_loop(A... args) {
-  State state(std::move(args)...);
-  for (;;) {
-    co_await receive([&](atom<"$gen_call">, call_from from,
-                         std::unique_ptr<server_request<State>> req) { req->run(state, &from); },
-                     [&](atom<"$gen_cast">, std::unique_ptr<server_request<State>> req) {
-                       req->run(state, nullptr);
-                     },
-                     [&](message m) {
-                       if constexpr (requires { state.handle_info(std::move(m)); }) {
-                         state.handle_info(std::move(m));
-                       }
-                     });
+// A server's state, built by start_server before the server first runs.
+template <class State>
+struct server_box {
+  std::optional<State> state;  // empty: its constructor threw, start_server has thrown
+};
+
+// OTP's gen_server logs its own abnormal end, once, with the last message it handled
+// (see coproc/crash_report.hpp).
+void report_server_crash(std::string_view last, const exit_reason& why) noexcept;
+
+template <class State>
+process server_loop(std::unique_ptr<server_box<State>> box) {
+  if (!box->state) co_return;
+  State& state = *box->state;
+  std::string_view last = "none";
+  try {
+    for (;;) {
+      co_await receive(
+          [&](atom<"$gen_call">, call_from from, std::unique_ptr<server_request<State>> req) {
+            last = req->describe();
+            req->run(state, &from);
+          },
+          [&](atom<"$gen_cast">, std::unique_ptr<server_request<State>> req) {
+            last = req->describe();
+            req->run(state, nullptr);
+          },
+          [&](message m) {
+            last = m.type_name();
+            if constexpr (requires { state.handle_info(std::move(m)); }) {
+              state.handle_info(std::move(m));
+            }
+          });
+    }
+  } catch (const process_exit& x) {
+    if (x.reason().is_crash()) report_server_crash(last, x.reason());
+    throw;
+  } catch (const std::exception& e) {
+    // Reported here, so it ends as by exit(reason): not a second time as a crash.
+    exit_reason why = exit_reason::exception(e.what());
+    report_server_crash(last, why);
+    throw process_exit(std::move(why));
   }
+}
+
+// Spawns the server and builds State(args...) before returning. In a process, the
+// server is spawned on the caller's core and its constructor runs as the server (self()
+// is the server's pid, link()/trap_exit() act for it), as OTP's init/1 does; outside a
+// process the constructor runs on the caller's thread. A constructor that throws makes
+// the call throw, and the server ends without running (unlinked first).
+template <class State, class... A>
+pid start_server_with(bool link, A&&... args) {
+  auto box = std::make_unique<server_box<State>>();
+  server_box<State>* b = box.get();
+  pcb* caller = t_current;
+  if (caller == nullptr) {
+    b->state.emplace(std::forward<A>(args)...);
+    return spawn_with({}, server_loop<State>, std::move(box));
+  }
+  const pid p = spawn_with({.core = static_cast<int>(caller->self.core), .link = link},
+                           server_loop<State>, std::move(box));
+  if (!p) return p;           // the runtime is stopping: nothing was started
+  pcb* sp = just_spawned(p);  // it cannot run, nor free `b`, before we return
+  try {
+    running_as as_server(sp);
+    b->state.emplace(std::forward<A>(args)...);
+  } catch (...) {
+    if (link) drop_spawn_link(caller, sp);
+    throw;
+  }
+  return p;
 }
 
 }  // namespace detail
 
-// Spawns a server whose state is State(args...).
+// Spawns a server whose state is State(args...), built before this returns.
 template <class State, class... A>
 server<State> start_server(A&&... args) {
-  return {spawn(detail::server_loop<State, std::decay_t<A>...>, std::forward<A>(args)...)};
+  return {detail::start_server_with<State>(false, std::forward<A>(args)...)};
 }
 // The same, linked to the calling process (for supervisors).
 template <class State, class... A>
 server<State> start_link_server(A&&... args) {
-  return {spawn_link(detail::server_loop<State, std::decay_t<A>...>, std::forward<A>(args)...)};
+  return {detail::start_server_with<State>(true, std::forward<A>(args)...)};
 }
 
 // co_await call(srv, timeout, request...): State::handle_call(request...)'s result.

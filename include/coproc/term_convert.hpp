@@ -53,11 +53,12 @@
 //    OTP, sometimes []). Specialize term_traits for your own type with the one you use.
 //  - exit_reason: normal, shutdown, kill, killed and noproc are those atoms;
 //    exception(what) is {exception, <<"what">>}; user(text) is the atom text when text is
-//    a valid atom name (UTF-8, at most 255 characters), else the binary. from_term takes
-//    any term, as an exit signal from Erlang can carry any reason: an atom becomes its
-//    kind (exit_reason::from_atom_name), {exception, Binary} an exception, a binary
-//    user(bytes), and anything else user(t.to_string()), e.g. user("{badarg,1}"). So a
-//    user("normal") comes back as normal(), as it would in Erlang.
+//    a valid atom name (UTF-8, at most 255 characters), else the binary; a structured
+//    reason is its term. from_term takes any term, as an exit signal from Erlang can
+//    carry any reason: an atom becomes its kind (exit_reason::from_atom_name),
+//    {exception, Binary} an exception, a binary user(bytes), and anything else a
+//    structured reason holding that term, e.g. {badarg,1}. So a user("normal") comes
+//    back as normal(), as it would in Erlang.
 //
 // Customization: specialize term_traits<T> (or term_traits<T, Enable> with enable_if).
 //   struct point { int x = 0, y = 0; };
@@ -432,6 +433,8 @@ struct term_traits<exit_reason> {
         return term::atom("noproc");
       case kind::exception:
         return term::tuple({term::atom("exception"), term::binary(r.text())});
+      case kind::structured:
+        return *r.structured();
       case kind::user:
         break;
     }
@@ -439,19 +442,19 @@ struct term_traits<exit_reason> {
     return term::binary(r.text());
   }
   static bool from_term(const term& t, exit_reason& out) {
-    const auto& v = t.value();
-    if (const auto* a = std::get_if<term::atom_t>(&v)) {
-      out = exit_reason::from_atom_name(a->name);
-    } else if (const auto* b = std::get_if<term::binary_t>(&v)) {
-      out = exit_reason::user(b->bytes);
-    } else if (t.is_tuple(2) && t[0].is_atom("exception") && t[1].is_binary()) {
-      out = exit_reason::exception(t[1].as_binary());
+    if (const auto* b = std::get_if<term::binary_t>(&t.value())) {
+      out = exit_reason::user(b->bytes);  // what user(text) too long for an atom becomes
     } else {
-      out = exit_reason::user(t.to_string());
+      out = exit_reason(t);
     }
     return true;
   }
 };
+
+template <class T>
+exit_reason exit_reason::of(const T& value) {
+  return exit_reason(coproc::to_term(value));
+}
 
 // pid and monitor_ref: see coproc/node.hpp
 

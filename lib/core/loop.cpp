@@ -260,6 +260,14 @@ void loop::adopt(pcb* p) noexcept {
   all_ = p;
   bump(n_processes_);
   bump(n_spawned_);
+  if (p->ext != nullptr && p->ext->exit_scheduled) {
+    // An exit signal (kill, a link's abnormal exit) reached this core before the start
+    // envelope did, e.g. one sent from a third core while the spawner's queue to us had
+    // spilled. It must never run: it dies with the loop's other doomed processes, before
+    // any process runs, and only then are its links and monitors told.
+    exits_.push_back(p);
+    return;
+  }
   // A new child runs before older runnable processes (depth first, like Go's runnext):
   // a spawn tree then finishes leaves while their memory is still in cache instead of
   // holding a million frames at once. Capped per turn so older processes still run.
@@ -419,7 +427,9 @@ void loop::teardown(pcb* p) noexcept {
     delete p->ext;
   }
   std::string name = rt_.forget(p->self);
-  if (reason.is_crash() && !rt_.stopping()) report_crash(crash_report{p->self, name, reason});
+  // Erlang's rule: only a body that failed is logged; deaths by exit(reason) or by exit
+  // signals are seen through links and monitors (see coproc/crash_report.hpp).
+  if (p->crashed && !rt_.stopping()) report_crash(crash_report{p->self, name, reason});
   if (p->is_main) rt_.finish_main(reason.is_normal() ? 0 : 1);
   delete p->exit;
   p->~pcb();

@@ -225,16 +225,19 @@ void record_exit(pcb* p, std::exception_ptr e) noexcept {
   if (p->ext != nullptr && p->ext->exit_scheduled) return;  // already doomed by a signal
   try {
     exit_reason reason;
+    bool is_exit = false;  // exit(reason) is seen through links and monitors, not logged
     try {
       std::rethrow_exception(std::move(e));
     } catch (const process_exit& x) {
       reason = x.reason();
+      is_exit = true;
     } catch (const std::exception& ex) {
       reason = exit_reason::exception(ex.what());
     } catch (...) {
       reason = exit_reason::exception("unknown exception");
     }
     if (reason.is_normal()) return;
+    p->crashed = !is_exit;
     delete p->exit;
     p->exit = new exit_reason(std::move(reason));
   } catch (...) {
@@ -265,6 +268,15 @@ void yield_current(std::coroutine_handle<> h) noexcept {
   pcb* p = t_current;
   p->resume_point = h;
   p->home->make_runnable(p);
+}
+
+pcb* just_spawned(const pid& p) noexcept {
+  return t_loop->rt().table().find(p.index)->proc;
+}
+
+void drop_spawn_link(pcb* caller, pcb* child) noexcept {
+  if (caller->ext != nullptr) std::erase(caller->ext->links, child->self);
+  if (child->ext != nullptr) std::erase(child->ext->links, caller->self);
 }
 
 void throw_outside_process(const char* what) {

@@ -58,6 +58,8 @@ class runtime_impl {
   pid whereis(std::string_view name);
   // The name of p, if any, removed from the registry (p is ending).
   std::string forget(const pid& p);
+  // The name of p, if any (for reports).
+  std::string name_of(const pid& p);
 
  private:
   options opts_;

@@ -192,8 +192,8 @@ void fan_out_down(conn_state& c) noexcept {
   }
   for (const auto& out : c.out_monitors) {
     try {
-      route(out.second.watcher, make_message(atom<"DOWN">{}, monitor_ref{out.first},
-                                             out.second.target, noconnection()));
+      post_signal(out.second.watcher, new signal_rec{signal_rec::down, false, out.second.target,
+                                                     out.first, noconnection()});
     } catch (...) {
     }
   }
@@ -416,8 +416,8 @@ void handle_frame(conn_state& c, std::string_view body) {
     if (!ref_from(ref, id)) return;
     auto it = c.out_monitors.find(id);
     if (it == c.out_monitors.end()) return;
-    route(it->second.watcher,
-          make_message(atom<"DOWN">{}, monitor_ref{id}, it->second.target, reason));
+    post_signal(it->second.watcher,
+                new signal_rec{signal_rec::down, false, it->second.target, id, reason});
     c.out_monitors.erase(it);
   };
 

@@ -258,8 +258,8 @@ void fail_item(const out_item& item) noexcept {
                     new signal_rec{signal_rec::exit, true, item.remote, 0, noconnection()});
         break;
       case out_item::monitor:
-        detail::route(item.local, make_message(atom<"DOWN">{}, monitor_ref{item.ref}, item.remote,
-                                               noconnection()));
+        post_signal(item.local,
+                    new signal_rec{signal_rec::down, false, item.remote, item.ref, noconnection()});
         break;
       case out_item::notify:
         detail::route(item.local, make_message(atom<"$node_down">{}, item.bytes));
@@ -372,6 +372,10 @@ void signal_out(const pid& to, signal_rec* s) noexcept {
       break;
     case signal_rec::demonitor:
       item.kind = out_item::demonitor;
+      break;
+    case signal_rec::down:  // a remote watcher's DOWN goes by monitor_fired
+      item.kind = out_item::monitor_exit;
+      item.reason = s->reason;
       break;
   }
   submit(peer_of(to), std::move(item));

@@ -79,7 +79,7 @@ void send_down(const pid& watcher, std::uint64_t ref, const pid& who, const exit
   if (watcher.node != 0) {
     dist::monitor_fired(watcher, ref, who, reason);
   } else {
-    route(watcher, make_message(atom<"DOWN">{}, monitor_ref{ref}, who, reason));
+    post_signal(watcher, new signal_rec{signal_rec::down, false, who, ref, reason});
   }
 }
 
@@ -87,6 +87,18 @@ void post(const pid& to, signal_rec::kind_t kind, const pid& from, std::uint64_t
           exit_reason reason = {}, bool from_link = false) {
   auto* s = new signal_rec{kind, from_link, from, ref, std::move(reason)};
   post_signal(to, s);
+}
+
+// Removes the monitor `ref` from those `p` holds; false if it holds no such monitor.
+bool drop_watching(pcb* p, std::uint64_t ref) noexcept {
+  if (p->ext == nullptr) return false;
+  auto& w = p->ext->watching;
+  auto it =
+      std::find_if(w.begin(), w.end(), [ref](const pcb_ext::watch& x) { return x.ref == ref; });
+  if (it == w.end()) return false;
+  *it = w.back();
+  w.pop_back();
+  return true;
 }
 }  // namespace
 
@@ -152,6 +164,12 @@ void loop::handle_signal(std::uint32_t index, std::uint64_t serial, signal_rec* 
       case signal_rec::demonitor:
         if (p != nullptr && p->ext != nullptr) {
           std::erase_if(p->ext->watchers, [&](const pcb_ext::watch& w) { return w.ref == s->ref; });
+        }
+        break;
+      case signal_rec::down:
+        // Only a monitor still held fires: demonitor() has already dropped its entry.
+        if (p != nullptr && drop_watching(p, s->ref)) {
+          deliver(p, make_message(atom<"DOWN">{}, monitor_ref{s->ref}, s->from, s->reason));
         }
         break;
       case signal_rec::exit:
@@ -224,6 +242,8 @@ bool demonitor(const monitor_ref& ref, bool flush) {
       found = true;
     }
   }
+  // With the entry gone, a DOWN still in flight is dropped when it arrives (see
+  // signal_rec::down): only one already in the mailbox can be left, and flush takes it.
   if (flush) {
     using down = std::tuple<atom<"DOWN">, monitor_ref, pid, exit_reason>;
     detail::message_node* prev = nullptr;

@@ -32,7 +32,10 @@ struct pcb_ext {
 };
 
 struct signal_rec {
-  enum kind_t : std::uint8_t { link, unlink, exit, monitor, demonitor };
+  // down: monitor `ref` held by the receiver on `from` fired with `reason`. It becomes a
+  // DOWN message only if the receiver still holds that monitor when it arrives, so a
+  // DOWN in flight when demonitor() ran is dropped (Erlang's demonitor guarantee).
+  enum kind_t : std::uint8_t { link, unlink, exit, monitor, demonitor, down };
   kind_t kind;
   bool from_link = false;  // an exit signal caused by a linked process ending
   pid from;

@@ -7,6 +7,7 @@
 // popping the spawn request from a queue.)
 //
 //   created --spawn request reaches home core--> runnable
+//   created --exit signal came first, spawn request reaches home core--> exiting (never runs)
 //   runnable --loop resumes it--> running
 //   running --co_await receive() finds no match--> waiting
 //   running --co_await yield()--> runnable
@@ -81,6 +82,7 @@ struct pcb {
   proc_state state = proc_state::created;
   bool is_main = false;            // the process runtime::run() waits for
   bool trap_exit = false;          // exit signals become (atom<"EXIT">, pid, exit_reason) messages
+  bool crashed = false;            // the body threw (not exit(reason)): a crash report is due
   exit_reason* exit = nullptr;     // why it ends, once decided (nullptr: normal)
   pcb_ext* ext = nullptr;          // allocated on first link/monitor/call
   foreign_box* foreign = nullptr;  // set for a scoped_process's stand-in
@@ -128,6 +130,24 @@ void route_to_node(const pid& to, message_node* n);
 // The body ended by an exception: process_exit carries a reason, anything else is an
 // `exception` reason with its what().
 void record_exit(pcb* p, std::exception_ptr e) noexcept;
+// For start functions that initialise a process before they return (start_server,
+// start_supervisor): the pcb of `p`, which the calling process has just spawned on its
+// own core and which has not run yet, and a guard that makes it the running process
+// on this thread meanwhile (so self(), link(), trap_exit() act for it).
+pcb* just_spawned(const pid& p) noexcept;
+class running_as {
+ public:
+  explicit running_as(pcb* p) noexcept : saved_(t_current) { t_current = p; }
+  running_as(const running_as&) = delete;
+  running_as& operator=(const running_as&) = delete;
+  ~running_as() { t_current = saved_; }
+
+ private:
+  pcb* saved_;
+};
+// Undoes the link spawn_link made between `caller` and `child` (both on this core),
+// for a child that failed to initialise: the caller gets an exception instead.
+void drop_spawn_link(pcb* caller, pcb* child) noexcept;
 // Timer heap of the current core.
 std::int64_t now_ns() noexcept;
 void arm_timer(timer_node* t, std::int64_t deadline) noexcept;

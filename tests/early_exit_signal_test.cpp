@@ -1,0 +1,142 @@
+// An exit signal that reaches a process's core before the process itself does (its
+// start envelope still in a spilled cross-core queue) is as absolute as Erlang's: a
+// killed process never runs, whether it was killed by exit(pid, kill), by
+// exit(pid, Reason) without trapping exits, or by a linked process's abnormal exit, and
+// a monitor's DOWN for it comes only after it has ended (its frame is gone).
+//
+// The setup is the one that showed the bug: three cores; a driver on core 1 floods a
+// sink on core 0 (so the 1 -> 0 queue spills), spawns the victim on core 0 and hands
+// its pid to a killer on core 2, whose signal then overtakes the start envelope.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <vector>
+
+#include <coproc/coproc.hpp>
+
+#include "otp_test_support.hpp"
+#include "test_support.hpp"
+
+using namespace coproc;
+using namespace std::chrono_literals;
+
+namespace {
+
+enum class how { kill, exit_reason, link_death };
+
+// Sets *flag when the frame holding it is destroyed (however the process ends, or if
+// it never ran). Moved-from copies are disarmed.
+struct frame_gone {
+  std::atomic<bool>* flag = nullptr;
+  explicit frame_gone(std::atomic<bool>* f) : flag(f) {}
+  frame_gone(frame_gone&& o) noexcept : flag(std::exchange(o.flag, nullptr)) {}
+  frame_gone(const frame_gone&) = delete;
+  frame_gone& operator=(const frame_gone&) = delete;
+  frame_gone& operator=(frame_gone&&) = delete;
+  ~frame_gone() {
+    if (flag != nullptr) flag->store(true);
+  }
+};
+
+struct results {
+  std::atomic<long> ran_after_kill{0};        // victims whose body ran past the sleep
+  std::atomic<long> down_before_end{0};       // DOWNs that came while the frame was alive
+  std::atomic<long> downs{0};                 // DOWNs seen by the killer
+  std::atomic<long> wrong_reason{0};          // DOWNs with an unexpected reason
+  std::unique_ptr<std::atomic<bool>[]> gone;  // per victim: frame destroyed
+};
+
+process victim(frame_gone /*guard: lives in the frame*/, results* r) {
+  co_await sleep_for(1s);
+  r->ran_after_kill.fetch_add(1);
+}
+
+process sink() {
+  for (;;) {
+    const bool stop =
+        co_await receive([](int) { return false; }, [](atom<"stop">) { return true; });
+    if (stop) co_return;
+  }
+}
+
+// Kills each victim it is told of, the way `h` says, and checks its DOWN.
+process killer(how h, long n, results* r, pid done_to) {
+  for (long i = 0; i < n; ++i) {
+    auto [v, index] = co_await receive<std::pair<pid, long>>();
+    const monitor_ref ref = monitor(v);
+    switch (h) {
+      case how::kill:
+        coproc::exit(v, exit_reason::kill());
+        break;
+      case how::exit_reason:
+        coproc::exit(v, atom<"custom_reason">{});
+        break;
+      case how::link_death:
+        // A process on this core links to the victim and crashes.
+        spawn([v]() -> process {
+          link(v);
+          coproc::exit(atom<"linked_crash">{});
+          co_return;
+        });
+        break;
+    }
+    const otp_test::opt_reason why = co_await otp_test::down_of(ref, 30s);
+    r->downs.fetch_add(1);
+    if (!r->gone[static_cast<std::size_t>(index)].load()) r->down_before_end.fetch_add(1);
+    const exit_reason expected = h == how::kill          ? exit_reason::killed()
+                                 : h == how::exit_reason ? exit_reason(atom<"custom_reason">{})
+                                                         : exit_reason(atom<"linked_crash">{});
+    if (!why || *why != expected) r->wrong_reason.fetch_add(1);
+  }
+  send(done_to, atom<"killer_done">{});
+}
+
+void run_one(how h, long victims, results& r) {
+  r.gone = std::make_unique<std::atomic<bool>[]>(static_cast<std::size_t>(victims));
+  runtime rt{options{.cores = 3}};
+  const int rc = rt.run([&]() -> process {
+    const pid s = spawn_on(0, sink);
+    const pid k = spawn_on(2, killer, h, victims, &r, self());
+    spawn_on(1, [s, k, victims, &r]() -> process {
+      for (long i = 0; i < victims; ++i) {
+        for (int m = 0; m < 16; ++m) send(s, m);
+        const pid v = spawn_on(0, victim, frame_gone{&r.gone[static_cast<std::size_t>(i)]}, &r);
+        send(k, std::pair<pid, long>{v, i});
+        if (i % 64 == 63) co_await yield();  // let the spill drain now and then
+      }
+    });
+    co_await receive([](atom<"killer_done">) {}, after(120s, [] {}));
+    // Long enough for any victim that was wrongly started to finish its sleep.
+    co_await sleep_for(1500ms);
+    send(s, atom<"stop">{});
+  });
+  EXPECT_EQ(rc, 0);
+}
+
+void expect_absolute(how h) {
+  const long victims = coproc_test::scaled(4000, 500);
+  for (int round = 0; round < 2; ++round) {  // each round a freshly started runtime
+    results r;
+    run_one(h, victims, r);
+    EXPECT_EQ(r.downs.load(), victims);
+    EXPECT_EQ(r.ran_after_kill.load(), 0) << "victims ran after their exit signal";
+    EXPECT_EQ(r.down_before_end.load(), 0) << "a DOWN came before the process ended";
+    EXPECT_EQ(r.wrong_reason.load(), 0);
+  }
+}
+
+}  // namespace
+
+TEST(EarlyExitSignal, AKillThatOvertakesTheStartEnvelopeStopsTheProcessBeforeItRuns) {
+  expect_absolute(how::kill);
+}
+
+TEST(EarlyExitSignal, AnExitReasonThatOvertakesTheStartEnvelopeStopsANonTrappingProcess) {
+  expect_absolute(how::exit_reason);
+}
+
+TEST(EarlyExitSignal, ALinkedCrashThatOvertakesTheStartEnvelopeStopsTheProcess) {
+  expect_absolute(how::link_death);
+}
