@@ -15,6 +15,7 @@
 #include "coproc/node.hpp"
 #include "coproc/pid.hpp"
 #include "coproc/process.hpp"
+#include "coproc/process_info.hpp"
 #include "coproc/receive.hpp"
 #include "coproc/registry.hpp"
 #include "coproc/runtime.hpp"

@@ -50,6 +50,13 @@ pid runtime_impl::whereis(std::string_view name) {
   return it != by_name_.end() && alive(it->second) ? it->second : pid{};
 }
 
+std::string runtime_impl::name_of(const pid& p) {
+  if (n_names_.load(std::memory_order_relaxed) == 0) return {};
+  std::lock_guard lock(names_mu_);
+  auto it = by_pid_.find(p);
+  return it != by_pid_.end() ? it->second : std::string{};
+}
+
 std::string runtime_impl::forget(const pid& p) {
   if (n_names_.load(std::memory_order_relaxed) == 0) return {};
   std::lock_guard lock(names_mu_);
