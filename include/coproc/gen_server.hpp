@@ -235,6 +235,8 @@ auto next_request(State& state, message_types<P...> /*payloads*/) {
                  [&state](message m) {
                    if constexpr (requires { state.handle_info(std::move(m)); }) {
                      state.handle_info(std::move(m));
+                   } else {
+                     (void)state;  // no catch-all: the message is dropped
                    }
                  });
 }
