@@ -9,7 +9,13 @@
 set(COPROC_SANITIZE "" CACHE STRING "Sanitizers for coproc targets: '', 'address;undefined' or 'thread'")
 
 function(coproc_target_options target)
-  target_compile_options(${target} PRIVATE -Wall -Wextra -Wpedantic -Wno-interference-size)
+  target_compile_options(${target} PRIVATE -Wall -Wextra -Wpedantic)
+  if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
+    target_compile_options(${target} PRIVATE -Wno-interference-size)
+  endif()
+  # Every awaitable is [[nodiscard]]: a forgotten co_await is an error in our own code
+  # (both g++ and clang file the nodiscard warning under -Wunused-result).
+  target_compile_options(${target} PRIVATE -Werror=unused-result)
   if(COPROC_SANITIZE)
     list(JOIN COPROC_SANITIZE "," san)
     target_compile_options(${target} PRIVATE -fsanitize=${san} -fno-omit-frame-pointer -g)

@@ -99,7 +99,8 @@ TEST(Call, ACallToADeadServerThrowsCallErrorWithNoprocAtOnce) {
         for (unsigned core : {0U, 1U}) {
           const pid dead = spawn_on(core, [] {});
           bool gone = false;
-          co_await coproc_test::wait_until(gone, [dead] { return !alive(dead); }, 2s);
+          co_await coproc_test::wait_until(
+              gone, [dead] { return !alive(dead); }, 2s);
           EXPECT_TRUE(gone);
           const auto t0 = std::chrono::steady_clock::now();
           try {
@@ -239,7 +240,8 @@ TEST(Call, CastSendsTheRequestAndReturnsAtOnce) {
         // A cast to a dead pid is dropped, as a send is.
         const pid dead = spawn_on(1, [] {});
         bool gone = false;
-        co_await coproc_test::wait_until(gone, [dead] { return !alive(dead); }, 2s);
+        co_await coproc_test::wait_until(
+            gone, [dead] { return !alive(dead); }, 2s);
         EXPECT_NO_THROW(cast(dead, atom<"add">{}, 1));
       },
       options{.cores = 2});
@@ -274,4 +276,40 @@ TEST(Call, ManyConcurrentCallersOnBothCoresEachGetTheirOwnReply) {
       options{.cores = 2});
   EXPECT_EQ(rc, 0);
   EXPECT_EQ(correct, kCallers);
+}
+
+TEST(Call, ACallToANoPidOrANeverAlivePidThrowsNoprocAtOnce) {
+  // whereis() gives pid{} while a name is free (a supervisor restarting its child), so
+  // a call to it must fail at once, as Erlang's gen_server:call(undefined, _) exits
+  // with noproc, not after the whole timeout.
+  const pid never_alive[] = {pid{}, pid{7, 0, 0, 1'000'000'000}, pid{3, 1, 0, 999'999'999},
+                             pid{1, 9, 0, 5}};  // core 9 does not exist
+  std::vector<opt_reason> reasons;
+  std::vector<double> took_ms;
+  int rc = coproc::run(
+      [&]() -> process {
+        for (const pid& p : never_alive) {
+          const auto t0 = std::chrono::steady_clock::now();
+          try {
+            (void)co_await call<int>(p, 5s, atom<"get">{});
+            ADD_FAILURE() << "a call to " << p << " returned";
+          } catch (const call_error& e) {
+            reasons.emplace_back(e.reason());
+          } catch (const call_timeout&) {
+            reasons.emplace_back(std::nullopt);
+          }
+          took_ms.push_back(ms_since(t0));
+        }
+        // The caller's mailbox holds nothing afterwards (no stray DOWN).
+        auto left = co_await otp_test::next_message_type(0ms);
+        EXPECT_EQ(left, std::nullopt);
+      },
+      options{.cores = 2});
+  EXPECT_EQ(rc, 0);
+  ASSERT_EQ(reasons.size(), std::size(never_alive));
+  for (std::size_t i = 0; i < reasons.size(); ++i) {
+    EXPECT_EQ(reasons[i], opt_reason(exit_reason::noproc())) << never_alive[i];
+    // Loose on purpose (sanitizer builds, a loaded CI host): it must not be the 5 s timeout.
+    EXPECT_LT(took_ms[i], 500.0) << never_alive[i];
+  }
 }

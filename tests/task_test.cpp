@@ -1,13 +1,18 @@
 // Task.async / Task.await: the task's value comes back; a void task can be awaited; its
 // exception is rethrown by await (same type, same what()) instead of killing the caller;
-// no answer in time is call_timeout; a killed task is call_error with its reason.
+// no answer in time is call_timeout; a killed task is call_error with its reason. A body
+// returning subroutine<T> runs as a coroutine in the task (it may call a gen_server,
+// sleep, receive); tasks spread over cores as spawns do; a result that comes after await
+// timed out never reaches the mailbox.
 #include <gtest/gtest.h>
 
 #include <atomic>
 #include <memory>
 #include <optional>
+#include <set>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include <coproc/coproc.hpp>
 
@@ -54,7 +59,8 @@ TEST(Task, AwaitReturnsTheTasksValue) {
           }
           send(me, atom<"core1">{}, v);
         });
-        on_core1 = co_await receive([](atom<"core1">, int v) { return v; }, after(5s, [] { return -2; }));
+        on_core1 =
+            co_await receive([](atom<"core1">, int v) { return v; }, after(5s, [] { return -2; }));
       },
       options{.cores = 2});
   EXPECT_EQ(rc, 0);
@@ -213,4 +219,130 @@ TEST(Task, KillingATaskTakesDownACallerThatDoesNotTrapExits) {
   (void)testing::internal::GetCapturedStderr();
   EXPECT_EQ(rc, 0);
   EXPECT_EQ(caller_reason, opt_reason(exit_reason::killed()));
+}
+
+namespace {
+struct kv {
+  int value = 0;
+  explicit kv(int v) : value(v) {}
+  int handle_call(atom<"get">) { return value; }
+};
+}  // namespace
+
+TEST(Task, ACoroutineTaskCanCallAGenServerSleepAndReceive) {
+  int got = -1;
+  int slept_then = -1;
+  std::string received;
+  bool void_ran = false;
+  int rc = coproc::run(
+      [&]() -> process {
+        auto srv = start_server<kv>(41);
+        auto t = async([srv]() -> subroutine<int> {
+          co_await sleep_for(5ms);
+          const int v = co_await call(srv, 2s, atom<"get">{});
+          co_return v + 1;
+        });
+        got = co_await await(t, 5s);
+        // Arguments are copied into the task.
+        auto t2 = async(
+            [](int base) -> subroutine<int> {
+              co_await sleep_for(1ms);
+              co_return base * 2;
+            },
+            21);
+        slept_then = co_await await(t2, 5s);
+        // The body may receive: it gets the messages sent to the task's pid.
+        auto t3 = async([]() -> subroutine<std::string> {
+          std::string s = co_await receive([](atom<"word">, std::string w) { return w; },
+                                           after(5s, [] { return std::string("none"); }));
+          co_return s;
+        });
+        send(t3.worker, atom<"word">{}, std::string("hello"));
+        received = co_await await(t3, 5s);
+        auto t4 = async([&void_ran]() -> subroutine<void> {
+          co_await yield();
+          void_ran = true;
+        });
+        co_await await(t4, 5s);
+      },
+      options{.cores = 2});
+  EXPECT_EQ(rc, 0);
+  EXPECT_EQ(got, 42);
+  EXPECT_EQ(slept_then, 42);
+  EXPECT_EQ(received, "hello");
+  EXPECT_TRUE(void_ran);
+}
+
+TEST(Task, AnExceptionInACoroutineTaskIsRethrownByAwait) {
+  std::string what;
+  opt_reason call_failure;
+  int rc = coproc::run(
+      [&]() -> process {
+        auto t = async([]() -> subroutine<int> {
+          co_await sleep_for(1ms);
+          throw std::out_of_range("late failure");
+        });
+        try {
+          (void)co_await await(t, 5s);
+          ADD_FAILURE() << "await returned although the task threw";
+        } catch (const std::out_of_range& e) {
+          what = e.what();
+        }
+        // A call that fails inside the task comes back as that call_error.
+        auto t2 = async(
+            []() -> subroutine<int> { co_return co_await call<int>(pid{}, 5s, atom<"get">{}); });
+        try {
+          (void)co_await await(t2, 5s);
+        } catch (const call_error& e) {
+          call_failure = e.reason();
+        }
+      },
+      options{.cores = 2});
+  EXPECT_EQ(rc, 0);
+  EXPECT_EQ(what, "late failure");
+  EXPECT_EQ(call_failure, opt_reason(exit_reason::noproc()));
+}
+
+TEST(Task, TasksAreSpreadOverCoresAsSpawnIs) {
+  // spawn's placement moves a busy core's spawns to idle cores; a burst of tasks from one
+  // process that each keep their core busy must not all land on the caller's core.
+  std::set<unsigned> cores_used;
+  int rc = coproc::run(
+      [&]() -> process {
+        std::vector<task<unsigned>> tasks;
+        for (int i = 0; i < 2000; ++i) {
+          tasks.push_back(async([]() -> subroutine<unsigned> {
+            co_await sleep_for(20ms);
+            co_return static_cast<unsigned>(self().core);
+          }));
+        }
+        for (auto& t : tasks) cores_used.insert(co_await await(t, 10s));
+      },
+      options{.cores = 2});
+  EXPECT_EQ(rc, 0);
+  EXPECT_EQ(cores_used.size(), 2U);
+}
+
+TEST(Task, AResultThatArrivesAfterAwaitTimedOutIsDropped) {
+  std::optional<std::string> leftover;
+  bool timed_out = false;
+  int rc = coproc::run(
+      [&]() -> process {
+        // It answers 50 ms in, long after await gave up.
+        auto t = async([]() -> subroutine<int> {
+          co_await sleep_for(50ms);
+          co_return 7;
+        });
+        try {
+          (void)co_await await(t, 1ms);
+        } catch (const call_timeout&) {
+          timed_out = true;
+        }
+        co_await sleep_for(200ms);  // the result has been sent by now
+        leftover = co_await otp_test::next_message_type(0ms);
+      },
+      options{.cores = 2});
+  EXPECT_EQ(rc, 0);
+  EXPECT_TRUE(timed_out);
+  EXPECT_EQ(leftover, std::nullopt) << "a late task result stayed in the mailbox";
 }

@@ -17,6 +17,7 @@
 #include "coproc/os_signal.hpp"
 #include "coproc/pid.hpp"
 #include "coproc/process.hpp"
+#include "coproc/process_info.hpp"
 #include "coproc/receive.hpp"
 #include "coproc/registry.hpp"
 #include "coproc/runtime.hpp"

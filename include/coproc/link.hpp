@@ -2,7 +2,8 @@
 //
 //   link(p) / unlink(p)           bidirectional; when one ends, the other gets an exit
 //                                 signal with its reason
-//   spawn_link(f, args...)        the child is linked before it can run
+//   spawn_link(f, args...)        the child is linked before it can run (spawn_link_on:
+//                                 on a given core)
 //   monitor(p) -> monitor_ref     one (atom<"DOWN">, monitor_ref, pid, exit_reason)
 //                                 message when p ends (at once, noproc, if it is dead)
 //   demonitor(ref, flush)         stops it; flush also drops a DOWN already queued
@@ -64,6 +65,13 @@ bool trap_exit(bool on);
 template <class F, class... A>
 pid spawn_link(F&& f, A&&... args) {
   return detail::spawn_with({.link = true}, std::forward<F>(f), std::forward<A>(args)...);
+}
+
+// spawn_link on a given core (0 <= core < options.cores).
+template <class F, class... A>
+pid spawn_link_on(unsigned core, F&& f, A&&... args) {
+  return detail::spawn_with({.core = static_cast<int>(core), .link = true}, std::forward<F>(f),
+                            std::forward<A>(args)...);
 }
 
 template <class F, class... A>

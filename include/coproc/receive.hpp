@@ -81,14 +81,14 @@ inline constexpr bool has_guard = requires(C& c) {
 // The awaiter behind co_await receive(...). It lives in the coroutine frame while the
 // process waits, so its timer node needs no allocation.
 template <class After, class... C>
-class receive_awaiter : public receive_wait {
+class [[nodiscard]] receive_awaiter : public receive_wait {
  public:
   static constexpr bool has_after = !std::is_same_v<After, no_after>;
 
   template <class... Cs>
   using common_result = std::common_type_t<typename clause_traits<Cs>::result...>;
 
-  using result_type = decltype([] {
+  using result_type = typename decltype([] {
     if constexpr (has_after && sizeof...(C) > 0) {
       return std::type_identity<std::common_type_t<typename clause_traits<C>::result...,
                                                    std::invoke_result_t<decltype(After::fn)&>>>{};
@@ -296,7 +296,7 @@ auto sleep_for(std::chrono::duration<Rep, Period> d) {
 }
 
 // co_await yield(): lets every other runnable process on this core run first.
-struct yield_awaiter {
+struct [[nodiscard]] yield_awaiter {
   bool await_ready() const noexcept { return false; }
   void await_suspend(std::coroutine_handle<> h) const noexcept { detail::yield_current(h); }
   void await_resume() const noexcept {}

@@ -66,7 +66,7 @@ struct multishot_acceptor;
 // accept(): served by the listener's multishot accept on its core (Linux 5.19+), which
 // keeps one SQE armed for every connection; or, on another core or an older kernel, by
 // a one-shot accept submission.
-class accept_awaiter {
+class [[nodiscard]] accept_awaiter {
  public:
   explicit accept_awaiter(io_request* oneshot) noexcept : oneshot_(oneshot) {}
   accept_awaiter(std::shared_ptr<multishot_acceptor> ms, std::chrono::nanoseconds timeout,
@@ -104,7 +104,7 @@ class accept_awaiter {
   bool use_oneshot_ = true;
   static void on_timeout(timer_node* t) noexcept;
 };
-class connect_awaiter : public io_awaiter {
+class [[nodiscard]] connect_awaiter : public io_awaiter {
  public:
   connect_awaiter(io_request* r, int fd) noexcept : io_awaiter(r), fd_(fd) {}
   // The base takes only the request; fd_ is a separate member.
@@ -117,7 +117,7 @@ class connect_awaiter : public io_awaiter {
  private:
   int fd_;
 };
-class read_awaiter : public io_awaiter {
+class [[nodiscard]] read_awaiter : public io_awaiter {
  public:
   read_awaiter(io_request* r, std::span<char> dst) noexcept : io_awaiter(r), dst_(dst) {}
   std::size_t await_resume();
@@ -125,7 +125,7 @@ class read_awaiter : public io_awaiter {
  private:
   std::span<char> dst_;
 };
-class write_awaiter : public io_awaiter {
+class [[nodiscard]] write_awaiter : public io_awaiter {
  public:
   using io_awaiter::io_awaiter;
   void await_resume() { finish(); }

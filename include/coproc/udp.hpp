@@ -22,7 +22,7 @@
 namespace coproc {
 
 namespace detail {
-class receive_from_awaiter : public io_awaiter {
+class [[nodiscard]] receive_from_awaiter : public io_awaiter {
  public:
   receive_from_awaiter(io_request* r, std::span<char> dst) noexcept : io_awaiter(r), dst_(dst) {}
   std::pair<std::size_t, socket_address> await_resume();
@@ -30,7 +30,7 @@ class receive_from_awaiter : public io_awaiter {
  private:
   std::span<char> dst_;
 };
-class send_to_awaiter : public io_awaiter {
+class [[nodiscard]] send_to_awaiter : public io_awaiter {
  public:
   using io_awaiter::io_awaiter;
   std::size_t await_resume() { return static_cast<std::size_t>(finish()); }

@@ -172,6 +172,9 @@ void loop::handle(const envelope& e) {
     case envelope::inspect:
       inspect_mailboxes(e.ptr);
       break;
+    case envelope::inspect_process:
+      inspect_process(e.ptr);
+      break;
   }
 }
 
@@ -662,6 +665,9 @@ void loop::dispose(const envelope& e) noexcept {
       break;
     case envelope::inspect:
       delete static_cast<inspect_req*>(e.ptr);
+      break;
+    case envelope::inspect_process:
+      delete static_cast<process_info_req*>(e.ptr);
       break;
   }
 }

@@ -36,6 +36,7 @@ struct envelope {
     arm_send,       // ptr = delayed_send* armed from a foreign thread
     signal,         // ptr = signal_rec*: link, unlink, exit, monitor, demonitor
     inspect,        // ptr = inspect_req*: report the longest mailboxes of this core
+    inspect_process,  // ptr = process_info_req*: describe one process of this core
   };
   kind_t kind;
   std::uint32_t index;
@@ -46,6 +47,12 @@ struct envelope {
 struct inspect_req {
   std::size_t n;
   pid reply_to;
+};
+
+struct process_info_req {
+  pid target;
+  pid reply_to;
+  std::uint64_t ref;  // the asker's alias, carried by the answer
 };
 
 // A completion from the ring: user_data points at one of these.
@@ -102,6 +109,7 @@ class loop {
   }
   [[nodiscard]] core_stats stats() const noexcept;
   void inspect_mailboxes(void* req) noexcept;  // owner thread
+  void inspect_process(void* req) noexcept;    // owner thread (lib/core/process_info.cpp)
   // True while the loop has nothing to run (spinning or asleep): a placement hint.
   [[nodiscard]] bool is_idle() const noexcept { return idle_.load(std::memory_order_relaxed); }
 

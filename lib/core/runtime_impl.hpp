@@ -58,7 +58,7 @@ class runtime_impl {
   pid whereis(std::string_view name);
   // The name of p, if any, removed from the registry (p is ending).
   std::string forget(const pid& p);
-  // The name of p, if any (for reports).
+  // The name of p, or "" (reports, process_info).
   std::string name_of(const pid& p);
 
  private:

@@ -2,7 +2,9 @@
 #include <algorithm>
 
 #include "coproc/call.hpp"
+#include "coproc/task.hpp"
 #include "lib/core/loop.hpp"
+#include "lib/core/runtime_impl.hpp"
 #include "lib/otp/signals.hpp"
 
 namespace coproc::detail {
@@ -10,6 +12,12 @@ namespace coproc::detail {
 std::uint64_t begin_call(const pid& server, message_node** mark) {
   pcb* me = t_current;
   if (me == nullptr) throw_outside_process("call()");
+  // pid{} (what whereis gives while a name is free) and a pid of a core that does not
+  // exist name no process that ever lived: fail now, as Erlang's noproc exit does,
+  // instead of waiting for a DOWN that no monitor can send.
+  if (!server || (server.node == 0 && server.core >= t_loop->rt().cores())) {
+    throw call_error(exit_reason::noproc());
+  }
   *mark = me->tail;  // the reply and the DOWN can only come after this
   const monitor_ref ref = monitor(server);
   me->ext->aliases.push_back({ref.id, *mark});  // monitor() made ext
@@ -29,6 +37,17 @@ message_node* drop_alias(pcb* me, std::uint64_t ref) noexcept {
   return mark;
 }
 }  // namespace
+
+std::uint64_t begin_task() {
+  pcb* me = t_current;
+  if (me == nullptr) throw_outside_process("async()");
+  if (me->ext == nullptr) me->ext = new pcb_ext;
+  const std::uint64_t ref = t_loop->next_ref();
+  // No mark: the caller may receive other messages before it awaits the task, so no
+  // node of today's mailbox is sure to outlive the wait.
+  me->ext->aliases.push_back({ref, nullptr});
+  return ref;
+}
 
 void forget_call(std::uint64_t ref) noexcept {
   drop_alias(t_current, ref);

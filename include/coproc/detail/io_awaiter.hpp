@@ -18,7 +18,7 @@ namespace coproc::detail {
 
 struct io_request;
 
-class io_awaiter {
+class [[nodiscard]] io_awaiter {
  public:
   explicit io_awaiter(io_request* r) noexcept : req_(r) {}
   io_awaiter(io_awaiter&& o) noexcept : req_(o.req_) { o.req_ = nullptr; }
