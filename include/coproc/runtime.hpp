@@ -16,6 +16,8 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
+#include <system_error>
 #include <utility>
 #include <vector>
 
@@ -93,11 +95,26 @@ void request_top_mailboxes(std::size_t n, const pid& reply_to);
 }
 inline auto top_mailboxes(std::size_t n, std::chrono::milliseconds timeout);
 
-// A runtime, one run(main_fn), and its destruction.
+namespace detail {
+// Logs why a runtime could not start (the kernel refused a ring, an eventfd...).
+void report_start_failure(const std::system_error& e) noexcept;
+}  // namespace detail
+
+// A runtime, one run(main_fn), and its destruction. If the kernel refuses what a runtime
+// needs (io_uring blocked by a seccomp profile or the kernel.io_uring_disabled sysctl, no
+// descriptors, locked-memory limits), it logs one error saying so and returns 1, instead
+// of throwing out of main. Invalid options still throw (std::invalid_argument), and so
+// does a second runtime (std::logic_error). runtime's constructor itself throws.
 template <class F>
 int run(F&& main_fn, options opts = {}) {
-  runtime rt{opts};
-  return rt.run(std::forward<F>(main_fn));
+  std::optional<runtime> rt;
+  try {
+    rt.emplace(opts);
+  } catch (const std::system_error& e) {
+    detail::report_start_failure(e);
+    return 1;
+  }
+  return rt->run(std::forward<F>(main_fn));
 }
 
 }  // namespace coproc

@@ -1,6 +1,7 @@
 // lib/core/runtime.cpp - the runtime object, and the services templates call:
 // spawning, routing a message to its core, self/alive, timers of the current core.
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
 #include <ostream>
 #include <stdexcept>
@@ -107,8 +108,10 @@ void runtime_impl::fail(std::string_view why) noexcept {
 
 int runtime_impl::wait_main() {
   std::unique_lock lock(main_mu_);
-  main_cv_.wait(lock, [this] { return !main_running_; });
-  return main_rc_;
+  // A core may have failed before run() began (its first sleep in the ring): failed_
+  // is set before fail() takes main_mu_, so this check under the lock cannot miss it.
+  main_cv_.wait(lock, [this] { return !main_running_ || failed_.load(std::memory_order_relaxed); });
+  return failed_.load(std::memory_order_relaxed) ? 1 : main_rc_;
 }
 
 namespace {
@@ -313,6 +316,23 @@ std::vector<core_stats> runtime_stats() {
   }
   return out;
 }
+
+namespace detail {
+void report_start_failure(const std::system_error& e) noexcept {
+  try {
+    std::string text = std::string("cannot start the runtime: ") + e.what();
+    if (e.code().value() == EPERM || e.code().value() == ENOSYS) {
+      text +=
+          " (io_uring is blocked here: Docker's default seccomp profile since Engine 25, "
+          "containerd 2.0 and Podman deny it, and so does the kernel.io_uring_disabled "
+          "sysctl; allow io_uring_setup, io_uring_enter and io_uring_register, e.g. "
+          "`docker run --security-opt seccomp=unconfined`)";
+    }
+    log(log_level::error, text);
+  } catch (...) {
+  }
+}
+}  // namespace detail
 
 runtime::runtime(options opts) : impl_(std::make_unique<detail::runtime_impl>(opts)) {}
 
