@@ -75,7 +75,7 @@ process killer(how h, long n, results* r, pid done_to) {
         break;
       case how::link_death:
         // A process on this core links to the victim and crashes.
-        spawn([v]() -> process {
+        spawn_on(2, [v]() -> process {
           link(v);
           coproc::exit(atom<"linked_crash">{});
           co_return;
