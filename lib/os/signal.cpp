@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <array>
+#include <atomic>
 #include <cerrno>
 #include <csignal>
 #include <memory>
@@ -33,8 +34,10 @@ namespace {
 constexpr int kSignals = 65;  // 1..64 (NSIG on Linux)
 
 std::mutex g_mu;
-int g_write_fd = -1;  // the handler's end (non-blocking); written by the handler only
-int g_read_fd = -1;   // dup()ed for each runtime's reader
+// The handler's end. Atomic because the handler reads it on whatever thread the signal
+// hits; set once, before any handler is installed, so relaxed is enough.
+std::atomic<int> g_write_fd{-1};
+int g_read_fd = -1;  // dup()ed for each runtime's reader
 std::array<pid, kSignals> g_trapper{};
 pid g_reader;
 
@@ -42,7 +45,8 @@ void on_signal(int signo) {
   const int saved = errno;
   const auto byte = static_cast<unsigned char>(signo);
   // Async-signal-safe. A full socket drops this one: the kernel coalesces signals too.
-  [[maybe_unused]] const ssize_t n = ::send(g_write_fd, &byte, 1, MSG_DONTWAIT | MSG_NOSIGNAL);
+  [[maybe_unused]] const ssize_t n =
+      ::send(g_write_fd.load(std::memory_order_relaxed), &byte, 1, MSG_DONTWAIT | MSG_NOSIGNAL);
   errno = saved;
 }
 
@@ -110,13 +114,13 @@ void trap_signal(int signo) {
   }
   const pid me = self();  // throws outside a process
   std::lock_guard lock(g_mu);
-  if (g_write_fd < 0) {
+  if (g_write_fd.load(std::memory_order_relaxed) < 0) {
     int fds[2];
     if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) {
       throw std::system_error(errno, std::system_category(), "coproc: trap_signal: socketpair");
     }
     g_read_fd = fds[0];
-    g_write_fd = fds[1];
+    g_write_fd.store(fds[1], std::memory_order_relaxed);
   }
   if (!g_reader || !alive(g_reader)) {
     const int fd = ::fcntl(g_read_fd, F_DUPFD_CLOEXEC, 0);
