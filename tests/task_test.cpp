@@ -309,12 +309,12 @@ TEST(Task, TasksAreSpreadOverCoresAsSpawnIs) {
   std::set<unsigned> cores_used;
   int rc = coproc::run(
       [&]() -> process {
-        // Core 1's loop must be up and idle first, or placement has nowhere to spill (on
-        // a loaded machine its thread may not have run at all yet).
+        // Placement spills only to a core it sees idle; a loop that has not yet reached
+        // its first idle wait counts as busy, so let core 1 get there first.
         const pid me = self();
         spawn_on(1, [me] { send(me, atom<"up">{}); });
-        co_await receive([](atom<"up">) {});
-        co_await sleep_for(5ms);
+        co_await receive([](atom<"up">) {}, after(5s, [] {}));
+        co_await sleep_for(20ms);
         std::vector<task<unsigned>> tasks;
         for (int i = 0; i < 2000; ++i) {
           tasks.push_back(async([]() -> subroutine<unsigned> {

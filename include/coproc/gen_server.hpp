@@ -115,6 +115,10 @@ concept deferred_call = requires {
 template <class State, class... Req>
 struct call_reply {
   using type = stored_t<decltype(std::declval<State&>().handle_call(std::declval<Req>()...))>;
+  static_assert(!std::is_same_v<type, noreply>,
+                "a handle_call that returns noreply takes reply_to<R> by value as its last "
+                "parameter, and is a plain member function (not a template), so that R is "
+                "known");
 };
 template <class State, class... Req>
 requires deferred_call<State, Req...>
