@@ -3,9 +3,9 @@
 # and a consumer project that uses an installed coproc through find_package.
 # Usage: scripts/test.sh            (all of it)
 #        scripts/test.sh normal     (one of: normal asan tsan install fuzz)
-#        scripts/test.sh clang      (the suite built with clang 19 and libstdc++; not in "all" yet)
+#        scripts/test.sh clang      (the suite built with clang 19 and libstdc++)
 #        scripts/test.sh headers    (each public header compiled on its own, by g++ 12,
-#                                    clang 14 and clang 19; not in "all" yet)
+#                                    clang 14 and clang 19)
 # FUZZ_SECONDS (default 60) bounds the libFuzzer run of the HTTP parser.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -82,7 +82,7 @@ if [[ $which == all || $which == fuzz ]]; then
   build/fuzz/dist_handshake_fuzz -max_total_time="$(( ${FUZZ_SECONDS:-60} / 3 ))" \
     -print_final_stats=1 build/fuzz/dist-corpus 2>&1 | tail -n 4
 fi
-if [[ $which == clang ]]; then
+if [[ $which == all || $which == clang ]]; then
   echo "=== clang 19 build (libstdc++), every test"
   scripts/install-deps.sh clang-19
   # Release without debug info: the cheapest build that still runs every test.
@@ -91,7 +91,7 @@ if [[ $which == clang ]]; then
   (cd build/test-clang && ctest --output-on-failure -j "$jobs" --timeout 300)
 fi
 
-if [[ $which == headers ]]; then
+if [[ $which == all || $which == headers ]]; then
   echo "=== every public header on its own: g++, clang 14, clang 19"
   scripts/install-deps.sh clang clang-19
   for cxx in g++ clang++-14 clang++-19; do
