@@ -63,7 +63,7 @@ if [[ $which == all || $which == fuzz ]]; then
   scripts/install-deps.sh clang libclang-rt-14-dev
   mkdir -p build/fuzz/corpus
   cp tests/fuzz/corpus/http/* build/fuzz/corpus/
-  clang++ -std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -Iinclude \
+  clang++ -std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -Iinclude -I. \
     tests/fuzz/http_parser_fuzz.cpp lib/http/parser.cpp -o build/fuzz/http_parser_fuzz
   build/fuzz/http_parser_fuzz -max_total_time="${FUZZ_SECONDS:-60}" -print_final_stats=1 \
     build/fuzz/corpus 2>&1 | tail -n 4

@@ -5,39 +5,13 @@
 #include <charconv>
 
 #include "coproc/http.hpp"
+#include "lib/http/syntax.hpp"
 
 namespace coproc {
 namespace {
 
-bool is_tchar(char c) {
-  const auto u = static_cast<unsigned char>(c);
-  if (std::isalnum(u) != 0) return true;
-  switch (c) {
-    case '!':
-    case '#':
-    case '$':
-    case '%':
-    case '&':
-    case '\'':
-    case '*':
-    case '+':
-    case '-':
-    case '.':
-    case '^':
-    case '_':
-    case '`':
-    case '|':
-    case '~':
-      return true;
-    default:
-      return false;
-  }
-}
-
-bool is_field_char(char c) {  // VCHAR, obs-text, SP, HTAB
-  const auto u = static_cast<unsigned char>(c);
-  return u == '\t' || u == ' ' || (u > 0x20 && u != 0x7f);
-}
+using detail::is_field_char;
+using detail::is_tchar;
 
 bool known_method(std::string_view m) {
   static constexpr std::string_view kMethods[] = {"GET",     "HEAD",  "POST",  "PUT",    "DELETE",

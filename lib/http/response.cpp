@@ -1,21 +1,17 @@
 // lib/http/response.cpp - response bytes for serve_http, and the drain of a server.
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cstring>
 #include <ctime>
 #include <stdexcept>
 #include <string>
 
 #include "coproc/http_server.hpp"
+#include "lib/http/syntax.hpp"
 
 namespace coproc {
 namespace {
-
-bool is_token_char(char c) {
-  const auto u = static_cast<unsigned char>(c);
-  if ((u >= '0' && u <= '9') || (u >= 'a' && u <= 'z') || (u >= 'A' && u <= 'Z')) return true;
-  return std::strchr("!#$%&'*+-.^_`|~", c) != nullptr && c != '\0';
-}
 
 bool equals_ignoring_case(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
@@ -29,11 +25,7 @@ bool equals_ignoring_case(std::string_view a, std::string_view b) {
 // RFC 9110 §5.5: a field value is VCHAR, obs-text, SP and HTAB; CR, LF and NUL would let a
 // value start a header of its own (or a body), which is header injection.
 bool valid_field_value(std::string_view v) {
-  for (char c : v) {
-    const auto u = static_cast<unsigned char>(c);
-    if (u == '\r' || u == '\n' || u == '\0' || (u < 0x20 && u != '\t') || u == 0x7f) return false;
-  }
-  return true;
+  return std::all_of(v.begin(), v.end(), detail::is_field_char);
 }
 
 bool owned_by_server(std::string_view name) {
@@ -47,9 +39,7 @@ bool valid_headers(const http_response& r) {
   if (r.content_type.empty() || !valid_field_value(r.content_type)) return false;
   for (const auto& [name, value] : r.headers) {
     if (name.empty() || owned_by_server(name)) return false;
-    for (char c : name) {
-      if (!is_token_char(c)) return false;
-    }
+    if (!std::all_of(name.begin(), name.end(), detail::is_tchar)) return false;
     if (!valid_field_value(value)) return false;
   }
   return true;

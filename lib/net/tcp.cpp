@@ -40,7 +40,9 @@ struct socket_core {
   bool closed = false;
   // A listener out of a resource (descriptors, memory): consecutive failed accepts and
   // when the episode began. Accepts pause with a growing, bounded delay meanwhile.
-  unsigned accept_failures = 0;
+  // Written under mu; atomic so that a successful accept can see "no episode" without
+  // taking the lock (relaxed: a stale non-zero only costs the lock).
+  std::atomic<unsigned> accept_failures{0};
   std::int64_t accept_failing_since = 0;
 
   explicit socket_core(int f) : fd(f), id{next_id()} {}
@@ -149,23 +151,34 @@ std::string listener_name(const socket_core& s) {
 // the limit holds). The first failure of an episode is logged.
 std::int64_t accept_backoff_after_failure(socket_core& s, int err) {
   const std::int64_t now = now_ns();
-  if (s.accept_failures++ == 0) {
+  const unsigned failures = s.accept_failures.load(std::memory_order_relaxed) + 1;
+  s.accept_failures.store(failures, std::memory_order_relaxed);
+  if (failures == 1) {
     s.accept_failing_since = now;
     log(log_level::warning, "accept on " + listener_name(s) + ": " + std::strerror(err) +
                                 "; the listener stays open and retries with a pause of up to "
                                 "250 ms until the resource is available again");
   }
-  const unsigned doublings = std::min(s.accept_failures - 1, 6U);
+  const unsigned doublings = std::min(failures - 1, 6U);
   return std::min<std::int64_t>(std::int64_t{5'000'000} << doublings, 250'000'000);
 }
 
-// Called with s.mu held after an accept succeeded: ends an episode, with a line.
+// After an accept succeeded: ends an episode, with a line. Lock-free when there was none
+// (every connection comes through here).
 void accept_recovered(socket_core& s) {
-  if (s.accept_failures == 0) return;
+  if (s.accept_failures.load(std::memory_order_relaxed) == 0) return;
+  std::lock_guard lock(s.mu);
+  const unsigned failures = s.accept_failures.load(std::memory_order_relaxed);
+  if (failures == 0) return;
   const auto ms = (now_ns() - s.accept_failing_since) / 1'000'000;
   log(log_level::info, "accept on " + listener_name(s) + " resumed after " + std::to_string(ms) +
-                           " ms (" + std::to_string(s.accept_failures) + " failed tries)");
-  s.accept_failures = 0;
+                           " ms (" + std::to_string(failures) + " failed tries)");
+  s.accept_failures.store(0, std::memory_order_relaxed);
+}
+
+[[noreturn]] void throw_listener_closed() {
+  throw std::system_error(std::make_error_code(std::errc::operation_canceled),
+                          "coproc: accept: the listener was closed");
 }
 
 // Completion of a one-shot accept: resource errors pause and retry, a connection that
@@ -174,10 +187,13 @@ void on_oneshot_accept(io_completion* c, int res, unsigned flags) noexcept {
   auto* r = static_cast<io_request*>(c);
   if (!r->orphaned) {
     auto& sock = *static_cast<socket_core*>(r->keep.get());
-    std::unique_lock lock(sock.mu);
     if (res >= 0) {
       accept_recovered(sock);
-    } else if (!sock.closed && is_resource_exhaustion(-res)) {
+      io_request::on_complete(c, res, flags);
+      return;
+    }
+    std::unique_lock lock(sock.mu);
+    if (!sock.closed && is_resource_exhaustion(-res)) {
       const std::int64_t pause = accept_backoff_after_failure(sock, -res);
       lock.unlock();
       r->home->op_finished();
@@ -262,7 +278,6 @@ struct multishot_acceptor final : io_completion {
     if (res >= 0) {
       int one = 1;
       ::setsockopt(res, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-      std::lock_guard sock_lock(self->sock->mu);
       accept_recovered(*self->sock);
     } else if (is_resource_exhaustion(-res) || is_connection_error(-res)) {
       if (more) return;  // the kernel keeps the multishot armed
@@ -421,10 +436,7 @@ void accept_awaiter::on_timeout(timer_node* t) noexcept {
 tcp_stream accept_awaiter::await_resume() {
   int fd = 0;
   if (use_oneshot_) {
-    if (oneshot_.raw_result() == -ESHUTDOWN) {
-      throw std::system_error(std::make_error_code(std::errc::operation_canceled),
-                              "coproc: accept: the listener was closed");
-    }
+    if (oneshot_.raw_result() == -ESHUTDOWN) throw_listener_closed();
     fd = oneshot_.result();
     int one = 1;
     ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
@@ -434,10 +446,7 @@ tcp_stream accept_awaiter::await_resume() {
       throw std::system_error(std::make_error_code(std::errc::timed_out),
                               "coproc: accept timed out");
     }
-    if (fd == -ESHUTDOWN) {
-      throw std::system_error(std::make_error_code(std::errc::operation_canceled),
-                              "coproc: accept: the listener was closed");
-    }
+    if (fd == -ESHUTDOWN) throw_listener_closed();
     if (fd < 0) throw std::system_error(-fd, std::system_category(), "coproc: accept failed");
   }
   return tcp_stream(std::make_shared<socket_core>(fd));
