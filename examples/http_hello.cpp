@@ -32,7 +32,9 @@ rate_meter g_rate;
 
 subroutine<std::string> stats_page() {
   const auto cores = runtime_stats();
-  std::string body = "coproc runtime\n\ncore  processes  spawned     messages  sleeps\n";
+  std::string body = "coproc runtime\n\nI/O backend: ";
+  body += backend_name(cores.empty() ? io_backend_kind::automatic : cores[0].backend);
+  body += "\n\ncore  processes  spawned     messages  sleeps\n";
   std::uint64_t total = 0;
   for (std::size_t c = 0; c < cores.size(); ++c) {
     char line[128];

@@ -2,8 +2,9 @@
 //
 //   int main() { return coproc::run([]() -> process { ...; co_return; }); }
 //
-// A runtime starts `cores` loop threads, each with its own io_uring ring, run queue
-// and timer heap. run(main_fn) spawns main_fn on core 0 and returns when it ends: 0
+// A runtime starts `cores` loop threads, each with its own I/O backend (an io_uring
+// ring, or epoll where io_uring is blocked: see io_backend_kind), run queue and timer
+// heap. run(main_fn) spawns main_fn on core 0 and returns when it ends: 0
 // for a normal exit, 1 when it ended by an exception. Other processes keep running
 // until the runtime is destroyed, which stops every process left (destroying their
 // frames, so their destructors run), frees every queued message and joins the threads.
@@ -29,6 +30,21 @@
 
 namespace coproc {
 
+// How the loops talk to the kernel for sockets and sleep.
+//   automatic - io_uring when the kernel allows it, else epoll: a seccomp profile that
+//               denies io_uring (Docker Engine 25+, containerd 2.0, Podman), the
+//               kernel.io_uring_disabled sysctl, ENOSYS, or ENOMEM from the locked-memory
+//               limit. The runtime then logs one line naming the backend and the reason.
+//               The environment variable COPROC_BACKEND (io_uring, epoll, auto) chooses
+//               when options.backend is automatic.
+//   io_uring  - only io_uring: a runtime that cannot have it fails to start.
+//   epoll     - readiness I/O (epoll_wait, eventfd, non-blocking syscalls).
+// Both give the same semantics: timeouts, cancellation when a process dies, active mode,
+// multishot-style accept queues, half-close, end of stream and error codes.
+enum class io_backend_kind : std::uint8_t { automatic, io_uring, epoll };
+// "auto", "io_uring" or "epoll".
+[[nodiscard]] const char* backend_name(io_backend_kind kind) noexcept;
+
 struct options {
   // Number of cores (event loops). 0 means every hardware core.
   unsigned cores = 0;
@@ -41,6 +57,8 @@ struct options {
   bool pin_threads = false;
   // Timers run on this clock when set (tests); steady_clock otherwise.
   manual_clock* clock = nullptr;
+  // io_uring when it works, else epoll (see io_backend_kind).
+  io_backend_kind backend = io_backend_kind::automatic;
 };
 
 // Counters of one core, for /stats pages and benchmarks. Read without stopping it.
@@ -50,6 +68,7 @@ struct core_stats {
   std::uint64_t messages = 0;   // messages delivered into mailboxes here
   std::uint64_t wakeups = 0;    // times the loop was woken from sleep in the ring
   std::uint64_t sleeps = 0;     // times the loop went to sleep
+  io_backend_kind backend = io_backend_kind::io_uring;  // what this core's I/O runs on
 };
 
 namespace detail {
@@ -73,6 +92,8 @@ class runtime {
 
   [[nodiscard]] unsigned cores() const noexcept;
   [[nodiscard]] core_stats stats(unsigned core) const noexcept;
+  // io_uring or epoll: what the loops run on (never automatic).
+  [[nodiscard]] io_backend_kind backend() const noexcept;
 
  private:
   int run_main(std::coroutine_handle<> frame, detail::pcb** owner_field);
@@ -101,9 +122,9 @@ void report_start_failure(const std::system_error& e) noexcept;
 }  // namespace detail
 
 // A runtime, one run(main_fn), and its destruction. If the kernel refuses what a runtime
-// needs (io_uring blocked by a seccomp profile or the kernel.io_uring_disabled sysctl, no
-// descriptors, locked-memory limits), it logs one error saying so and returns 1, instead
-// of throwing out of main. Invalid options still throw (std::invalid_argument), and so
+// needs (no descriptors, io_uring forced with options.backend but blocked, an invalid
+// COPROC_BACKEND), it logs one error saying so and returns 1, instead of throwing out of
+// main. (With the default options a blocked io_uring is not a failure: epoll runs.) Invalid options still throw (std::invalid_argument), and so
 // does a second runtime (std::logic_error). runtime's constructor itself throws.
 template <class F>
 int run(F&& main_fn, options opts = {}) {

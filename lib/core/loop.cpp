@@ -11,16 +11,15 @@
 //   4. flush_outbound  - retry sends that found another core's queue full, then wake
 //                        the cores we sent to if they are asleep: one check per turn,
 //                        not one per message;
-//   5. reap_completions- handle io_uring completions (no syscall: the CQ is shared
-//                        memory);
-//   6. idle            - with nothing to do, poll for `spin`, then sleep in the ring
-//                        until a wakeup or the nearest timer deadline.
+//   5. reap_completions- deliver the I/O backend's results (io_uring: no syscall, the
+//                        CQ is shared memory; epoll: a readiness poll now and then);
+//   6. idle            - with nothing to do, poll for `spin`, then sleep in the backend
+//                        until a wakeup, an I/O result or the nearest timer deadline.
+// Between 3 and 4 the turn's I/O submissions go to the kernel at once (io_->flush()).
 #include "lib/core/loop.hpp"
 
-#include <poll.h>
 #include <pthread.h>
 #include <sched.h>
-#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -65,7 +64,7 @@ void bump(std::atomic<std::uint64_t>& c) noexcept {
 
 }  // namespace
 
-loop::loop(runtime_impl& rt, unsigned index)
+loop::loop(runtime_impl& rt, unsigned index, io_backend_kind backend)
     : rt_(rt),
       index_(index),
       ncores_(rt.opts().cores),
@@ -82,22 +81,12 @@ loop::loop(runtime_impl& rt, unsigned index)
     inbound_.push_back(
         std::make_unique<boost::lockfree::spsc_queue<envelope, boost::lockfree::capacity<1024>>>());
   }
-  if (int rc = io_uring_queue_init(256, &ring_, 0); rc < 0) {
-    throw std::system_error(-rc, std::system_category(), "coproc: io_uring_queue_init");
-  }
-  wake_fd_ = eventfd(0, EFD_CLOEXEC);
-  if (wake_fd_ < 0) {
-    io_uring_queue_exit(&ring_);
-    throw std::system_error(errno, std::system_category(), "coproc: eventfd");
-  }
-  wake_read_.complete = &on_wake_read;
-  wake_read_.owner = this;
+  io_ = make_backend(backend, [this](const std::string& why) {
+    rt_.fail("core " + std::to_string(index_) + ": " + why + "; the runtime stops");
+  });
 }
 
-loop::~loop() {
-  io_uring_queue_exit(&ring_);
-  if (wake_fd_ >= 0) close(wake_fd_);
-}
+loop::~loop() = default;
 
 void loop::run() {
   t_loop = this;
@@ -111,9 +100,7 @@ void loop::run() {
     bool worked = drain_inbound();
     worked |= fire_due_timers();
     worked |= run_ready();
-    if (!ring_failed_ && io_uring_sq_ready(&ring_) > 0) {
-      ring_ok(io_uring_submit(&ring_), "io_uring_submit");  // this turn's I/O, at once
-    }
+    io_->flush();  // this turn's I/O, in one syscall
     flush_outbound();
     worked |= reap_completions();
     if (!worked && rq_head_ == nullptr) idle();
@@ -475,13 +462,13 @@ void loop::wake() noexcept {
   // Only the first waker after the loop fell asleep pays the syscall.
   if (sleeping_.load(std::memory_order_relaxed) &&
       sleeping_.exchange(false, std::memory_order_acq_rel)) {
-    eventfd_write(wake_fd_, 1);
+    io_->wake();
   }
 }
 
 void loop::force_wake() noexcept {
   sleeping_.store(false, std::memory_order_relaxed);
-  eventfd_write(wake_fd_, 1);
+  io_->wake();
 }
 
 void loop::post_foreign(envelope e) {
@@ -495,54 +482,10 @@ void loop::post_foreign(envelope e) {
   wake();
 }
 
-// ---- 5. the ring ----
+// ---- 5. I/O results ----
 
 bool loop::reap_completions() {
-  io_uring_cqe* cqe = nullptr;
-  unsigned n = 0;
-  while (io_uring_peek_cqe(&ring_, &cqe) == 0) {
-    auto* c = reinterpret_cast<io_completion*>(static_cast<std::uintptr_t>(cqe->user_data));
-    const int res = cqe->res;
-    const unsigned flags = cqe->flags;
-    io_uring_cqe_seen(&ring_, cqe);
-    if (c != nullptr) c->complete(c, res, flags);
-    ++n;
-  }
-  return n > 0;
-}
-
-io_uring_sqe* loop::get_sqe() noexcept {
-  if (ring_failed_) return nullptr;
-  io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
-  if (sqe == nullptr) {
-    if (!ring_ok(io_uring_submit(&ring_), "io_uring_submit")) return nullptr;
-    sqe = io_uring_get_sqe(&ring_);
-  }
-  return sqe;
-}
-
-void loop::make_room(unsigned n) noexcept {
-  if (!ring_failed_ && io_uring_sq_space_left(&ring_) < n) {
-    ring_ok(io_uring_submit(&ring_), "io_uring_submit");
-  }
-}
-
-bool loop::ring_ok(int rc, const char* what) noexcept {
-  // Interrupted, timed out, or the kernel is short of something for a moment: the next
-  // turn tries again. Anything else (EPERM from a seccomp filter, EFAULT, EBADF...) will
-  // fail the same way every time, and retrying it would only spin.
-  if (rc >= 0 || rc == -EINTR || rc == -ETIME || rc == -EAGAIN || rc == -EBUSY) return true;
-  ring_failed_ = true;
-  const std::string why = std::string("core ") + std::to_string(index_) + ": " + what +
-                          " failed: " + std::strerror(-rc) +
-                          "; the runtime stops (io_uring may be blocked by a seccomp profile "
-                          "or by the kernel.io_uring_disabled sysctl)";
-  rt_.fail(why);
-  return false;
-}
-
-void loop::on_wake_read(io_completion* c, int /*res*/, unsigned /*flags*/) noexcept {
-  static_cast<wake_reader*>(c)->owner->wake_armed_ = false;
+  return io_->reap();
 }
 
 // ---- 6. idle ----
@@ -564,7 +507,7 @@ void loop::idle() {
   if (may_spin_ || owes) {
     const auto until = std::chrono::steady_clock::now() + rt_.opts().spin;
     unsigned spins = 0;
-    while (!has_inbound() && !rt_.stopping() && io_uring_cq_ready(&ring_) == 0) {
+    while (!has_inbound() && !rt_.stopping() && !io_->ready()) {
       if (owes) return;  // go round again to push the spill
       COPROC_CPU_RELAX();
       if ((++spins & 255) == 0) {
@@ -572,35 +515,12 @@ void loop::idle() {
         if (!timers_.empty() && rt_.now_ns() >= timers_.next_deadline()) return;
       }
     }
-    if (has_inbound() || rt_.stopping() || io_uring_cq_ready(&ring_) != 0) return;
+    if (has_inbound() || rt_.stopping() || io_->ready()) return;
   }
-  sleep_in_ring();
+  sleep();
 }
 
-void loop::sleep_without_ring() {
-  sleeping_.store(true, std::memory_order_relaxed);
-  // seq_cst: as in sleep_in_ring.
-  std::atomic_thread_fence(std::memory_order_seq_cst);
-  if (!has_inbound() && !rt_.stopping()) {
-    int wait_ms = -1;
-    if (!timers_.empty() && rt_.opts().clock == nullptr) {
-      const std::int64_t wait = std::max<std::int64_t>(0, timers_.next_deadline() - rt_.now_ns());
-      wait_ms = static_cast<int>(std::min<std::int64_t>(wait / 1'000'000 + 1, 1000));
-    }
-    pollfd pfd{wake_fd_, POLLIN, 0};
-    if (::poll(&pfd, 1, wait_ms) > 0) {
-      eventfd_t drained = 0;
-      eventfd_read(wake_fd_, &drained);
-    }
-  }
-  sleeping_.store(false, std::memory_order_relaxed);
-}
-
-void loop::sleep_in_ring() {
-  if (ring_failed_) {
-    sleep_without_ring();
-    return;
-  }
+void loop::sleep() {
   sleeping_.store(true, std::memory_order_relaxed);
   // seq_cst: our `sleeping` store must be visible before we look at the queues again
   // (pairs with the fence in flush_outbound / the RMW in post_foreign).
@@ -609,24 +529,12 @@ void loop::sleep_in_ring() {
     sleeping_.store(false, std::memory_order_relaxed);
     return;
   }
-  if (!wake_armed_) {
-    io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
-    if (sqe != nullptr) {
-      io_uring_prep_read(sqe, wake_fd_, &wake_buf_, sizeof(wake_buf_), 0);
-      io_uring_sqe_set_data(sqe, &wake_read_);
-      wake_armed_ = true;
-    }
-  }
   bump(n_sleeps_);
-  io_uring_cqe* cqe = nullptr;
+  std::int64_t wait = -1;  // until woken; a manual clock wakes every loop as it advances
   if (!timers_.empty() && rt_.opts().clock == nullptr) {
-    const std::int64_t wait = std::max<std::int64_t>(0, timers_.next_deadline() - rt_.now_ns());
-    __kernel_timespec ts{wait / 1'000'000'000, wait % 1'000'000'000};
-    ring_ok(io_uring_submit_and_wait_timeout(&ring_, &cqe, 1, &ts, nullptr),
-            "io_uring_submit_and_wait");
-  } else {
-    ring_ok(io_uring_submit_and_wait(&ring_, 1), "io_uring_submit_and_wait");
+    wait = std::max<std::int64_t>(0, timers_.next_deadline() - rt_.now_ns());
   }
+  io_->wait(wait);
   sleeping_.store(false, std::memory_order_relaxed);
   bump(n_wakeups_);
 }
@@ -682,10 +590,8 @@ void loop::shut_down() {
   // Their I/O was cancelled as their frames went; the kernel may still hold buffers of
   // those operations, which are freed only when they complete. Wait for that (bounded).
   const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(2);
-  while (!ring_failed_ && inflight_ > 0 && std::chrono::steady_clock::now() < give_up) {
-    io_uring_cqe* cqe = nullptr;
-    __kernel_timespec ts{0, 10'000'000};
-    io_uring_submit_and_wait_timeout(&ring_, &cqe, 1, &ts, nullptr);
+  while (io_->in_flight() > 0 && std::chrono::steady_clock::now() < give_up) {
+    io_->wait(10'000'000);
     reap_completions();
   }
   rt_.shutdown_barrier().arrive_and_wait();
@@ -745,6 +651,7 @@ core_stats loop::stats() const noexcept {
   s.messages = n_messages_.load(std::memory_order_relaxed);
   s.wakeups = n_wakeups_.load(std::memory_order_relaxed);
   s.sleeps = n_sleeps_.load(std::memory_order_relaxed);
+  s.backend = io_->kind();
   return s;
 }
 

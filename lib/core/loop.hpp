@@ -1,13 +1,12 @@
 // lib/core/loop.hpp - one core's event loop.
 //
 // A loop is a thread that owns: a run queue of processes, the mailboxes of its
-// processes, a timer heap, one io_uring ring, and the receiving ends of one
+// processes, a timer heap, one I/O backend (lib/io/backend.hpp: an io_uring ring or an
+// epoll instance), and the receiving ends of one
 // single-producer queue from every other core (plus one multi-producer queue for
 // threads that are not cores). Everything here is touched only by the loop's own
 // thread, except the members marked "any thread".
 #pragma once
-
-#include <liburing.h>
 
 #include <atomic>
 #include <boost/lockfree/spsc_queue.hpp>
@@ -20,6 +19,7 @@
 #include "coproc/detail/pcb.hpp"
 #include "coproc/runtime.hpp"
 #include "lib/core/process_table.hpp"
+#include "lib/io/backend.hpp"
 #include "lib/time/timer_heap.hpp"
 
 namespace coproc::detail {
@@ -55,14 +55,10 @@ struct process_info_req {
   std::uint64_t ref;  // the asker's alias, carried by the answer
 };
 
-// A completion from the ring: user_data points at one of these.
-struct io_completion {
-  void (*complete)(io_completion*, int res, unsigned flags) noexcept = nullptr;
-};
-
 class loop {
  public:
-  loop(runtime_impl& rt, unsigned index);
+  // Throws std::system_error if the kernel refuses the backend.
+  loop(runtime_impl& rt, unsigned index, io_backend_kind backend);
   ~loop();
   loop(const loop&) = delete;
   loop& operator=(const loop&) = delete;
@@ -88,20 +84,12 @@ class loop {
   std::uint32_t allocate_index();
   std::uint64_t next_serial() noexcept;
   timer_heap& timers() noexcept { return timers_; }
-  // A free submission entry of this core's ring (submits first if the queue is full),
-  // or nullptr if the kernel will not take more now. Entries go to the kernel once per
-  // loop turn, in one io_uring_submit, so a burst of operations costs one syscall.
-  io_uring_sqe* get_sqe() noexcept;
-  // Submits what is queued if fewer than n entries are free, so that n linked entries
-  // (an operation and its timeout) can be taken together.
-  void make_room(unsigned n) noexcept;
-  // Operations whose completion has not been reaped yet (shutdown waits for them).
-  void op_started() noexcept { ++inflight_; }
-  void op_finished() noexcept { --inflight_; }
+  // This core's I/O: every socket operation of its processes goes through it.
+  io_backend& io() noexcept { return *io_; }
 
   // --- any thread ---
   void post_foreign(envelope e);  // from a thread that is not a core
-  void wake() noexcept;           // if asleep in the ring
+  void wake() noexcept;           // if asleep in the backend
   void force_wake() noexcept;     // unconditionally (clock advance, stop)
   boost::lockfree::spsc_queue<envelope, boost::lockfree::capacity<1024>>& inbound_from(
       unsigned core) noexcept {
@@ -122,18 +110,13 @@ class loop {
   bool reap_completions();
   void idle();
   [[nodiscard]] bool has_inbound() const noexcept;
-  void sleep_in_ring();
-  // io_uring_enter's result: false (after telling the runtime) if the ring is unusable.
-  bool ring_ok(int rc, const char* what) noexcept;
-  void sleep_without_ring();  // a failed ring: wait on the wakeup eventfd, never spin
+  void sleep();
   void teardown(pcb* p) noexcept;
   void remove_runnable(pcb* p) noexcept;
   void run_exits() noexcept;  // kills scheduled by exit signals, when no process runs
   void announce_exit(pcb* p, const exit_reason& reason) noexcept;  // to links, monitors
   void shut_down();
   void dispose(const envelope& e) noexcept;
-
-  static void on_wake_read(io_completion* c, int res, unsigned flags) noexcept;
 
   runtime_impl& rt_;
   const unsigned index_;
@@ -180,18 +163,9 @@ class loop {
   std::uint32_t fresh_next_ = 0;
   std::uint32_t fresh_end_ = 0;
 
-  // The ring and the wakeup eventfd.
-  io_uring ring_{};
-  int wake_fd_ = -1;
-  std::uint64_t wake_buf_ = 0;
-  struct wake_reader : io_completion {
-    loop* owner = nullptr;
-  };
-  wake_reader wake_read_{};
-  bool wake_armed_ = false;
-  bool ring_failed_ = false;  // io_uring_enter failed for good: no more I/O on this core
-  std::size_t inflight_ = 0;
-  std::atomic<bool> sleeping_{false};  // any thread: true while (about to be) asleep in the ring
+  // Sockets, sleep and cross-thread wakeups.
+  std::unique_ptr<io_backend> io_;
+  std::atomic<bool> sleeping_{false};  // any thread: true while (about to be) asleep in io_
 
   // Counters (written by the owner only, read by anyone).
   std::atomic<std::uint64_t> n_processes_{0}, n_spawned_{0}, n_messages_{0}, n_wakeups_{0},

@@ -13,6 +13,7 @@
 #include "lib/core/loop.hpp"
 #include "lib/core/runtime_impl.hpp"
 #include "lib/dist/node_state.hpp"
+#include "lib/io/choose_backend.hpp"
 #include "lib/otp/signals.hpp"
 
 namespace coproc {
@@ -48,8 +49,27 @@ runtime_impl::runtime_impl(const options& opts) : opts_(normalized(opts)) {
   }
   try {
     barrier_ = std::make_unique<std::barrier<>>(static_cast<std::ptrdiff_t>(opts_.cores));
+    backend_ = choose_backend(opts_.backend);
     loops_.reserve(opts_.cores);
-    for (unsigned i = 0; i < opts_.cores; ++i) loops_.push_back(std::make_unique<loop>(*this, i));
+    try {
+      for (unsigned i = 0; i < opts_.cores; ++i) {
+        loops_.push_back(std::make_unique<loop>(*this, i, backend_));
+      }
+    } catch (const std::system_error& e) {
+      // The probe ring worked but this many did not (ENOMEM: the locked-memory limit
+      // holds a few rings, not one per core): every loop goes to epoll, if allowed.
+      if (backend_ != io_backend_kind::io_uring ||
+          opts_.backend == io_backend_kind::io_uring ||
+          !means_io_uring_unavailable(e.code().value())) {
+        throw;
+      }
+      tell_fallback(std::string(e.what()) + " for core " + std::to_string(loops_.size()));
+      loops_.clear();
+      backend_ = io_backend_kind::epoll;
+      for (unsigned i = 0; i < opts_.cores; ++i) {
+        loops_.push_back(std::make_unique<loop>(*this, i, backend_));
+      }
+    }
     if (opts_.clock != nullptr) {
       opts_.clock->on_advance([this] {
         for (auto& l : loops_) l->force_wake();
@@ -320,15 +340,7 @@ std::vector<core_stats> runtime_stats() {
 namespace detail {
 void report_start_failure(const std::system_error& e) noexcept {
   try {
-    std::string text = std::string("cannot start the runtime: ") + e.what();
-    if (e.code().value() == EPERM || e.code().value() == ENOSYS) {
-      text +=
-          " (io_uring is blocked here: Docker's default seccomp profile since Engine 25, "
-          "containerd 2.0 and Podman deny it, and so does the kernel.io_uring_disabled "
-          "sysctl; allow io_uring_setup, io_uring_enter and io_uring_register, e.g. "
-          "`docker run --security-opt seccomp=unconfined`)";
-    }
-    log(log_level::error, text);
+    log(log_level::error, std::string("cannot start the runtime: ") + e.what());
   } catch (...) {
   }
 }
@@ -340,6 +352,10 @@ runtime::~runtime() = default;
 
 unsigned runtime::cores() const noexcept {
   return impl_->cores();
+}
+
+io_backend_kind runtime::backend() const noexcept {
+  return impl_->backend();
 }
 
 core_stats runtime::stats(unsigned core) const noexcept {

@@ -28,6 +28,8 @@ class runtime_impl {
   [[nodiscard]] unsigned cores() const noexcept { return static_cast<unsigned>(loops_.size()); }
   [[nodiscard]] loop& at(unsigned core) const noexcept { return *loops_[core]; }
   [[nodiscard]] const options& opts() const noexcept { return opts_; }
+  // io_uring or epoll, chosen at construction for every loop (lib/io/choose_backend.hpp).
+  [[nodiscard]] io_backend_kind backend() const noexcept { return backend_; }
   [[nodiscard]] bool stopping() const noexcept { return stopping_.load(std::memory_order_acquire); }
   process_table& table() noexcept { return table_; }
 
@@ -45,7 +47,7 @@ class runtime_impl {
   void begin_main();
   void finish_main(int rc);
   int wait_main();
-  // A core cannot go on (its ring failed): run() returns non-zero at once, and the
+  // A core cannot go on (its backend failed): run() returns non-zero at once, and the
   // runtime's destruction stops the rest. Any thread; the first failure is the one told.
   void fail(std::string_view why) noexcept;
   [[nodiscard]] bool failed() const noexcept { return failed_.load(std::memory_order_acquire); }
@@ -64,6 +66,7 @@ class runtime_impl {
  private:
   options opts_;
   process_table table_;
+  io_backend_kind backend_ = io_backend_kind::io_uring;
   std::vector<std::unique_ptr<loop>> loops_;
   std::vector<std::thread> threads_;
   std::atomic<bool> stopping_{false};

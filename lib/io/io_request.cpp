@@ -31,16 +31,6 @@ const std::error_category& io_category() noexcept {
 namespace detail {
 namespace {
 
-// Completions we only count: linked timeouts and cancel requests.
-void on_side_cqe(io_completion* /*c*/, int /*res*/, unsigned /*flags*/) noexcept {
-  if (t_loop != nullptr) t_loop->op_finished();
-}
-io_completion g_side_cqe{&on_side_cqe};
-
-}  // namespace
-
-namespace {
-
 constexpr unsigned kMinShift = 12;  // 4 KiB
 constexpr unsigned kClasses = 9;    // up to 1 MiB pooled
 constexpr std::size_t kKeepPerClass = 64;
@@ -89,12 +79,8 @@ io_buffer::~io_buffer() {
   ::operator delete(p_);
 }
 
-void submit_cancel(loop& l, io_completion* target) noexcept {
-  if (io_uring_sqe* sqe = l.get_sqe(); sqe != nullptr) {
-    io_uring_prep_cancel(sqe, target, 0);
-    io_uring_sqe_set_data(sqe, &g_side_cqe);
-    l.op_started();
-  }
+void submit_cancel(loop& l, io_op* target) noexcept {
+  l.io().cancel(*target);
 }
 
 void io_request::set_timeout(std::chrono::nanoseconds t) {
@@ -103,62 +89,38 @@ void io_request::set_timeout(std::chrono::nanoseconds t) {
 }
 
 void io_request::submit() {
-  if (deadline != 0) home->make_room(2);  // the operation and its linked timeout together
-  io_uring_sqe* sqe = home->get_sqe();
-  if (sqe == nullptr) throw std::system_error(EBUSY, std::system_category(), "coproc: ring full");
   switch (kind) {
-    case op::accept:
-      addrlen = sizeof(addr);
-      io_uring_prep_accept(sqe, fd, reinterpret_cast<sockaddr*>(&addr), &addrlen, SOCK_CLOEXEC);
+    case io_kind::recv:
+    case io_kind::send:
+      data = buf.get() + got;
+      len = want - got;
       break;
-    case op::connect:
-      io_uring_prep_connect(sqe, fd, reinterpret_cast<sockaddr*>(&addr), addrlen);
-      break;
-    case op::recv:
-      io_uring_prep_recv(sqe, fd, buf.get() + got, want - got, 0);
-      break;
-    case op::send:
-      io_uring_prep_send(sqe, fd, buf.get() + got, want - got, MSG_NOSIGNAL);
-      break;
-    case op::recvmsg:
+    case io_kind::recvmsg:
+    case io_kind::sendmsg:
       iov = {buf.get(), want};
-      msg = {};
-      msg.msg_name = &addr;
-      msg.msg_namelen = sizeof(addr);
-      msg.msg_iov = &iov;
-      msg.msg_iovlen = 1;
-      io_uring_prep_recvmsg(sqe, fd, &msg, 0);
+      header = {};
+      header.msg_name = &addr_storage;
+      header.msg_namelen = kind == io_kind::recvmsg ? sizeof(addr_storage) : addrlen;
+      header.msg_iov = &iov;
+      header.msg_iovlen = 1;
+      msg = &header;
       break;
-    case op::sendmsg:
-      iov = {buf.get(), want};
-      msg = {};
-      msg.msg_name = &addr;
-      msg.msg_namelen = addrlen;
-      msg.msg_iov = &iov;
-      msg.msg_iovlen = 1;
-      io_uring_prep_sendmsg(sqe, fd, &msg, MSG_NOSIGNAL);
+    case io_kind::accept:
+      addrlen = sizeof(addr_storage);
+      break;
+    case io_kind::accept_multishot:
+    case io_kind::connect:
       break;
   }
-  io_uring_sqe_set_data(sqe, static_cast<io_completion*>(this));
-  home->op_started();
-  if (deadline != 0) {
-    const std::int64_t left = std::max<std::int64_t>(0, deadline - now_ns());
-    ts = {left / 1'000'000'000, left % 1'000'000'000};
-    io_uring_sqe* t = home->get_sqe();
-    if (t != nullptr) {
-      sqe->flags |= IOSQE_IO_LINK;
-      io_uring_prep_link_timeout(t, &ts, 0);
-      io_uring_sqe_set_data(t, &g_side_cqe);
-      home->op_started();
-    }
+  if (!home->io().submit(*this)) {
+    throw std::system_error(EBUSY, std::system_category(), "coproc: the I/O backend is full");
   }
-  submitted = true;
+  at = phase::in_flight;
 }
 
-void io_request::on_complete(io_completion* c, int res, unsigned /*flags*/) noexcept {
-  auto* r = static_cast<io_request*>(c);
-  r->home->op_finished();
-  if (r->orphaned) {
+void io_request::on_result(io_op* op, int res, unsigned /*flags*/) noexcept {
+  auto* r = static_cast<io_request*>(op);
+  if (r->at == phase::orphaned) {
     delete r;
     return;
   }
@@ -183,19 +145,17 @@ void io_request::on_complete(io_completion* c, int res, unsigned /*flags*/) noex
 
 void io_request::finish_with(int res) noexcept {
   result = res;
-  done = true;
+  at = phase::done;
   pcb* p = waiter;
   p->resume_point = resume;
   home->make_runnable(p);
 }
 
 void io_request::retry_at(std::int64_t when) noexcept {
-  submitted = false;
-  backing_off = true;
+  at = phase::backing_off;
   retry.owner = this;
   retry.fire = [](timer_node* t) noexcept {
     io_request* r = static_cast<retry_timer*>(t)->owner;
-    r->backing_off = false;
     if (r->deadline != 0 && now_ns() >= r->deadline) {
       r->finish_with(-ECANCELED);  // its own timeout passed while it waited
       return;
@@ -211,22 +171,22 @@ void io_request::retry_at(std::int64_t when) noexcept {
 
 io_awaiter::~io_awaiter() {
   if (req_ == nullptr) return;
-  if (req_->backing_off) {  // between two submissions: nothing in the kernel
-    disarm_timer(&req_->retry);
-    delete req_;
-    return;
+  switch (req_->at) {
+    case io_request::phase::backing_off:  // between two submissions: nothing in the kernel
+      disarm_timer(&req_->retry);
+      delete req_;
+      return;
+    case io_request::phase::in_flight:
+      // The process is gone but the kernel is not done: cancel, free on completion.
+      req_->at = io_request::phase::orphaned;
+      req_->home->io().cancel(*req_);
+      return;
+    case io_request::phase::made:
+    case io_request::phase::done:
+    case io_request::phase::orphaned:
+      delete req_;
+      return;
   }
-  if (req_->submitted && !req_->done) {
-    // The process is gone but the kernel is not done: cancel, free on completion.
-    req_->orphaned = true;
-    if (io_uring_sqe* sqe = req_->home->get_sqe(); sqe != nullptr) {
-      io_uring_prep_cancel(sqe, static_cast<io_completion*>(req_), 0);
-      io_uring_sqe_set_data(sqe, &g_side_cqe);
-      req_->home->op_started();
-    }
-    return;
-  }
-  delete req_;
 }
 
 void io_awaiter::await_suspend(std::coroutine_handle<> h) {

@@ -1,12 +1,11 @@
-// lib/io/io_request.hpp - one socket operation in flight on a core's ring.
+// lib/io/io_request.hpp - one socket operation a process awaits, on its core's backend.
 //
 // Who owns it: the awaiter, while the process waits; itself (orphaned) once the
-// awaiter is gone and the kernel still has it. Everything the kernel reads or writes
+// awaiter is gone and the backend still has it. Everything the kernel reads or writes
 // (buffer, address, msghdr, timespec) lives here, so a cancel never frees memory the
 // kernel may still touch.
 #pragma once
 
-#include <liburing.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 
@@ -44,51 +43,56 @@ class io_buffer {
   unsigned cls_ = 0;
 };
 
-// Asks the kernel to cancel the operation whose user_data is `target` (on l's ring).
-void submit_cancel(loop& l, io_completion* target) noexcept;
+// Asks l's backend to end `target` (its final completion follows).
+void submit_cancel(loop& l, io_op* target) noexcept;
 
-struct io_request : io_completion {
+// A socket operation that one process awaits (through io_awaiter).
+//
+// Lifecycle (phase, written on the owner core):
+//   made        - built by the socket call, not yet handed to the backend
+//   in_flight   - the backend has it; the process waits
+//   backing_off - between two submissions (accept out of descriptors): only a timer
+//   orphaned    - the process died while the backend had it: cancelled, and freed
+//                 (buffers included) when its final completion arrives
+//   done        - the result is in `result`; the process resumes and frees it
+struct io_request : io_op {
   static void* operator new(std::size_t n) { return small_alloc(n); }
   static void operator delete(void* p, std::size_t n) noexcept { small_free(p, n); }
 
-  enum class op : std::uint8_t { accept, connect, recv, send, recvmsg, sendmsg };
-  op kind;
-  int fd = -1;
+  enum class phase : std::uint8_t { made, in_flight, backing_off, orphaned, done };
+  phase at = phase::made;
   bool exact = false;  // recv/send: keep going until `want` bytes (read_exact, write_all)
-  bool submitted = false;
-  bool done = false;
-  bool orphaned = false;
   int result = 0;
   pcb* waiter = nullptr;
   std::coroutine_handle<> resume;
   loop* home = nullptr;
-  std::int64_t deadline = 0;  // ns on the runtime clock; 0 = none
-  __kernel_timespec ts{};
 
   io_buffer buf;
   std::size_t want = 0;  // bytes to move
   std::size_t got = 0;   // bytes moved so far
-  sockaddr_storage addr{};
-  socklen_t addrlen = sizeof(sockaddr_storage);
+  sockaddr_storage addr_storage{};
   iovec iov{};
-  msghdr msg{};
+  msghdr header{};
 
   // What the operation's owner needs alive while it is in flight (an accept keeps its
   // listener's state here, so the fd cannot close under the kernel).
   std::shared_ptr<void> keep;
-  // A pause before submitting again (accept while the process is out of descriptors):
-  // not in the kernel then, so a dying process disarms the timer instead of cancelling.
+  // The pause before submitting again (backing_off).
   struct retry_timer : timer_node {
     io_request* owner = nullptr;
   };
   retry_timer retry;
-  bool backing_off = false;
 
-  io_request(op k, int f) : kind(k), fd(f) { complete = &on_complete; }
+  io_request(io_kind k, int f, std::uint64_t file) noexcept : io_op(k, f, &on_result) {
+    file_id = file;
+    addr = reinterpret_cast<sockaddr*>(&addr_storage);
+    addrlen = sizeof(addr_storage);
+  }
   void set_timeout(std::chrono::nanoseconds t);
-  // Puts the SQE(s) on the ring of `home`. Throws std::system_error if it cannot.
+  // Hands it to the backend of `home` (made, backing_off or done -> in_flight). Throws
+  // std::system_error if the backend cannot take it.
   void submit();
-  static void on_complete(io_completion* c, int res, unsigned flags) noexcept;
+  static void on_result(io_op* op, int res, unsigned flags) noexcept;
   // Submits again at `when` (runtime clock) instead of completing now. Owner core only.
   void retry_at(std::int64_t when) noexcept;
   // Completes with `res` now: the waiting process resumes (owner core only).

@@ -64,26 +64,21 @@ namespace {
 }
 
 // The runtime's read loop for one active-mode stream, on the core that armed it.
-struct active_reader final : io_completion {
+struct active_reader final : io_op {
   static constexpr std::size_t kChunk = std::size_t{64} * 1024;
   std::shared_ptr<socket_core> sock;
   loop* home;
   std::unique_ptr<char[]> buf{new char[kChunk]};
 
-  active_reader(std::shared_ptr<socket_core> s, loop* h) : sock(std::move(s)), home(h) {
-    complete = &on_read;
+  active_reader(std::shared_ptr<socket_core> s, loop* h)
+      : io_op(io_kind::recv, s->fd, &on_read), sock(std::move(s)), home(h) {
+    file_id = sock->id.value;
+    data = buf.get();
+    len = kChunk;
   }
-  bool arm() {
-    io_uring_sqe* sqe = home->get_sqe();
-    if (sqe == nullptr) return false;
-    io_uring_prep_recv(sqe, sock->fd, buf.get(), kChunk, 0);
-    io_uring_sqe_set_data(sqe, static_cast<io_completion*>(this));
-    home->op_started();
-    return true;
-  }
-  static void on_read(io_completion* c, int res, unsigned /*flags*/) noexcept {
-    auto* self = static_cast<active_reader*>(c);
-    self->home->op_finished();
+  bool arm() { return home->io().submit(*this); }
+  static void on_read(io_op* op, int res, unsigned /*flags*/) noexcept {
+    auto* self = static_cast<active_reader*>(op);
     socket_core& s = *self->sock;
     bool again = false;
     try {
@@ -183,25 +178,23 @@ void accept_recovered(socket_core& s) {
 
 // Completion of a one-shot accept: resource errors pause and retry, a connection that
 // died in the backlog is skipped, everything else completes as usual.
-void on_oneshot_accept(io_completion* c, int res, unsigned flags) noexcept {
-  auto* r = static_cast<io_request*>(c);
-  if (!r->orphaned) {
+void on_oneshot_accept(io_op* op, int res, unsigned flags) noexcept {
+  auto* r = static_cast<io_request*>(op);
+  if (r->at != io_request::phase::orphaned) {
     auto& sock = *static_cast<socket_core*>(r->keep.get());
     if (res >= 0) {
       accept_recovered(sock);
-      io_request::on_complete(c, res, flags);
+      io_request::on_result(op, res, flags);
       return;
     }
     std::unique_lock lock(sock.mu);
     if (!sock.closed && is_resource_exhaustion(-res)) {
       const std::int64_t pause = accept_backoff_after_failure(sock, -res);
       lock.unlock();
-      r->home->op_finished();
       r->retry_at(now_ns() + pause);
       return;
     } else if (!sock.closed && is_connection_error(-res)) {
       lock.unlock();
-      r->home->op_finished();
       try {
         r->submit();
         return;
@@ -214,7 +207,7 @@ void on_oneshot_accept(io_completion* c, int res, unsigned flags) noexcept {
       res = -ESHUTDOWN;  // woken by close() (see tcp_listener::close): "listener closed"
     }
   }
-  io_request::on_complete(c, res, flags);
+  io_request::on_result(op, res, flags);
 }
 
 std::shared_ptr<socket_core> open_socket(int family) {
@@ -228,7 +221,7 @@ std::shared_ptr<socket_core> open_socket(int family) {
 // The listener's armed multishot accept on one core. While armed it owns itself (and so
 // the socket): the final completion (the listener was shut down, or the kernel ended
 // the multishot) releases it. Connections that arrive with nobody waiting queue here.
-struct multishot_acceptor final : io_completion {
+struct multishot_acceptor final : io_op {
   // The owning core changes ready/waiters/armed; a process on another core only reads
   // `armed`/`home` (to fall back to a one-shot accept), so they share this lock.
   std::mutex mu;
@@ -246,8 +239,9 @@ struct multishot_acceptor final : io_completion {
   pause_timer pause;
   bool pausing = false;
 
-  explicit multishot_acceptor(std::shared_ptr<socket_core> s) : sock(std::move(s)) {
-    complete = &on_accept;
+  explicit multishot_acceptor(std::shared_ptr<socket_core> s)
+      : io_op(io_kind::accept_multishot, s->fd, &on_accept), sock(std::move(s)) {
+    file_id = sock->id.value;
   }
   multishot_acceptor(const multishot_acceptor&) = delete;
   multishot_acceptor& operator=(const multishot_acceptor&) = delete;
@@ -256,25 +250,18 @@ struct multishot_acceptor final : io_completion {
   }
 
   bool arm(loop* l) {
-    io_uring_sqe* sqe = l->get_sqe();
-    if (sqe == nullptr) return false;
-    io_uring_prep_multishot_accept(sqe, sock->fd, nullptr, nullptr, SOCK_CLOEXEC);
-    io_uring_sqe_set_data(sqe, static_cast<io_completion*>(this));
-    l->op_started();
+    if (!l->io().submit(*this)) return false;
     home = l;
     armed = true;
     return true;
   }
 
-  static void on_accept(io_completion* c, int res, unsigned flags) noexcept {
-    auto* self = static_cast<multishot_acceptor*>(c);
+  static void on_accept(io_op* op, int res, unsigned flags) noexcept {
+    auto* self = static_cast<multishot_acceptor*>(op);
     std::shared_ptr<multishot_acceptor> last_ref;  // dropped after the lock is released
     std::lock_guard lock(self->mu);
-    const bool more = (flags & IORING_CQE_F_MORE) != 0;
-    if (!more) {
-      self->home->op_finished();
-      self->armed = false;
-    }
+    const bool more = (flags & io_more) != 0;
+    if (!more) self->armed = false;
     if (res >= 0) {
       int one = 1;
       ::setsockopt(res, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
@@ -453,7 +440,7 @@ tcp_stream accept_awaiter::await_resume() {
 }
 
 connect_awaiter::~connect_awaiter() {
-  if (fd_ >= 0 && (req_ == nullptr || !req_->submitted || req_->done)) ::close(fd_);
+  if (fd_ >= 0 && (req_ == nullptr || req_->at != io_request::phase::orphaned)) ::close(fd_);
   // else: the kernel still has the fd in an orphaned connect; it leaks one descriptor
   // only if the runtime is torn down before the cancel completes.
 }
@@ -490,18 +477,20 @@ detail::connect_awaiter tcp_stream::connect(const socket_address& to,
                                             std::chrono::nanoseconds timeout) {
   int fd = ::socket(to.family(), SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) detail::throw_errno("socket");
-  auto* r = new detail::io_request(detail::io_request::op::connect, fd);
-  std::memcpy(&r->addr, to.native(), to.native_size());
+  auto* r = new detail::io_request(detail::io_kind::connect, fd, 0);
+  std::memcpy(&r->addr_storage, to.native(), to.native_size());
   r->addrlen = to.native_size();
   r->set_timeout(timeout);
   return detail::connect_awaiter(r, fd);
 }
 
 namespace {
-detail::io_request* make_io(detail::io_request::op kind, int fd, std::size_t n, bool exact,
-                            std::chrono::nanoseconds timeout) {
-  if (fd < 0) throw std::system_error(EBADF, std::system_category(), "coproc: closed socket");
-  auto* r = new detail::io_request(kind, fd);
+detail::io_request* make_io(detail::io_kind kind, const detail::socket_core* sock, std::size_t n,
+                            bool exact, std::chrono::nanoseconds timeout) {
+  if (sock == nullptr) {
+    throw std::system_error(EBADF, std::system_category(), "coproc: closed socket");
+  }
+  auto* r = new detail::io_request(kind, sock->fd, sock->id.value);
   r->buf = detail::io_buffer(n);
   r->want = n;
   r->exact = exact;
@@ -511,16 +500,16 @@ detail::io_request* make_io(detail::io_request::op kind, int fd, std::size_t n, 
 }  // namespace
 
 detail::read_awaiter tcp_stream::read_some(std::span<char> buf, std::chrono::nanoseconds timeout) {
-  return {make_io(detail::io_request::op::recv, native_handle(), buf.size(), false, timeout), buf};
+  return {make_io(detail::io_kind::recv, core_.get(), buf.size(), false, timeout), buf};
 }
 
 detail::read_awaiter tcp_stream::read_exact(std::span<char> buf, std::chrono::nanoseconds timeout) {
-  return {make_io(detail::io_request::op::recv, native_handle(), buf.size(), true, timeout), buf};
+  return {make_io(detail::io_kind::recv, core_.get(), buf.size(), true, timeout), buf};
 }
 
 detail::write_awaiter tcp_stream::write_all(std::string_view data,
                                             std::chrono::nanoseconds timeout) {
-  auto* r = make_io(detail::io_request::op::send, native_handle(), data.size(), true, timeout);
+  auto* r = make_io(detail::io_kind::send, core_.get(), data.size(), true, timeout);
   std::memcpy(r->buf.get(), data.data(), data.size());
   return detail::write_awaiter(r);
 }
@@ -613,9 +602,9 @@ tcp_listener::~tcp_listener() {
 
 detail::accept_awaiter tcp_listener::accept(std::chrono::nanoseconds timeout) {
   if (!core_) throw std::system_error(EBADF, std::system_category(), "coproc: closed listener");
-  auto* r = new detail::io_request(detail::io_request::op::accept, core_->fd);
+  auto* r = new detail::io_request(detail::io_kind::accept, core_->fd, core_->id.value);
   r->set_timeout(timeout);
-  r->complete = &detail::on_oneshot_accept;
+  r->on_complete = &detail::on_oneshot_accept;
   r->keep = core_;
   if (!multishot_) return detail::accept_awaiter(r);
   return {multishot_, timeout, r};

@@ -17,8 +17,8 @@ std::pair<std::size_t, socket_address> receive_from_awaiter::await_resume() {
   const auto n = static_cast<std::size_t>(finish());
   const std::size_t copy = std::min(n, dst_.size());
   std::memcpy(dst_.data(), req_->buf.get(), copy);
-  return {copy, socket_address::from_native(reinterpret_cast<const sockaddr*>(&req_->addr),
-                                            req_->msg.msg_namelen)};
+  return {copy, socket_address::from_native(reinterpret_cast<const sockaddr*>(&req_->addr_storage),
+                                            req_->header.msg_namelen)};
 }
 }  // namespace detail
 
@@ -48,11 +48,11 @@ void udp_socket::close() noexcept {
 detail::send_to_awaiter udp_socket::send_to(std::string_view datagram, const socket_address& to,
                                             std::chrono::nanoseconds timeout) {
   if (fd_ < 0) throw std::system_error(EBADF, std::system_category(), "coproc: closed socket");
-  auto* r = new detail::io_request(detail::io_request::op::sendmsg, fd_);
+  auto* r = new detail::io_request(detail::io_kind::sendmsg, fd_, 0);
   r->buf = detail::io_buffer(datagram.size());
   std::memcpy(r->buf.get(), datagram.data(), datagram.size());
   r->want = datagram.size();
-  std::memcpy(&r->addr, to.native(), to.native_size());
+  std::memcpy(&r->addr_storage, to.native(), to.native_size());
   r->addrlen = to.native_size();
   r->set_timeout(timeout);
   return detail::send_to_awaiter(r);
@@ -61,7 +61,7 @@ detail::send_to_awaiter udp_socket::send_to(std::string_view datagram, const soc
 detail::receive_from_awaiter udp_socket::receive_from(std::span<char> buf,
                                                       std::chrono::nanoseconds timeout) {
   if (fd_ < 0) throw std::system_error(EBADF, std::system_category(), "coproc: closed socket");
-  auto* r = new detail::io_request(detail::io_request::op::recvmsg, fd_);
+  auto* r = new detail::io_request(detail::io_kind::recvmsg, fd_, 0);
   r->buf = detail::io_buffer(buf.size());
   r->want = buf.size();
   r->set_timeout(timeout);

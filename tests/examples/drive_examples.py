@@ -188,6 +188,12 @@ def http_checks(port):
             r = undate(read_response(s))
             check(r.startswith(b"HTTP/1.1 200 OK\r\n") and b"\r\n\r\ncoproc runtime\n" in r
                   and b"longest mailboxes:" in r, f"http_hello: GET /stats #{i + 1}", repr(r[:300]))
+            # scripts/test.sh sets COPROC_EXPECT_BACKEND=epoll when io_uring is blocked.
+            want = os.environ.get("COPROC_EXPECT_BACKEND", "").encode()
+            backend = re.search(rb"I/O backend: (io_uring|epoll)\n", r)
+            check(backend is not None and (not want or backend.group(1) == want),
+                  f"http_hello: /stats names the I/O backend{' (' + want.decode() + ')' if want else ''}",
+                  repr(r[:300]))
         s.sendall(b"HEAD / HTTP/1.1\r\nHost: x\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n")
         head = response(200, "OK", b"Hello, World!", head=True)
         dated = len(b"Date: Tue, 01 Dec 2026 21:36:24 GMT\r\n") - len(b"Date: D\r\n")

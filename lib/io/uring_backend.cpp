@@ -1,0 +1,248 @@
+// lib/io/uring_backend.cpp - the io_uring backend: one ring per core.
+//
+// submit() fills a submission entry (and a linked timeout for a deadline); flush() sends
+// the turn's entries in one io_uring_submit. Completions are read from the shared
+// completion queue without a syscall. user_data is the io_op, or one of two tags that
+// are never addresses: a side entry (a linked timeout, a cancel request), counted in
+// in_flight() so shutdown waits for it, and the read of the wakeup eventfd that a
+// sleeping loop keeps armed.
+#include <liburing.h>
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <string>
+#include <system_error>
+
+#include "lib/io/backend.hpp"
+
+namespace coproc::detail {
+namespace {
+
+constexpr unsigned kEntries = 256;
+constexpr std::uint64_t kSideTag = 1;  // io_op is aligned: 1 and 2 are never one
+constexpr std::uint64_t kWakeTag = 2;
+
+class uring_backend final : public io_backend {
+ public:
+  explicit uring_backend(fatal_handler on_fatal) : on_fatal_(std::move(on_fatal)) {
+    if (int rc = io_uring_queue_init(kEntries, &ring_, 0); rc < 0) {
+      throw std::system_error(-rc, std::system_category(), "coproc: io_uring_setup");
+    }
+    wake_fd_ = eventfd(0, EFD_CLOEXEC);
+    if (wake_fd_ < 0) {
+      const int err = errno;
+      io_uring_queue_exit(&ring_);
+      throw std::system_error(err, std::system_category(), "coproc: eventfd");
+    }
+  }
+  uring_backend(const uring_backend&) = delete;
+  uring_backend& operator=(const uring_backend&) = delete;
+  ~uring_backend() override {
+    io_uring_queue_exit(&ring_);
+    ::close(wake_fd_);
+  }
+
+  [[nodiscard]] io_backend_kind kind() const noexcept override {
+    return io_backend_kind::io_uring;
+  }
+
+  bool submit(io_op& op) noexcept override {
+    if (op.deadline != 0) make_room(2);  // the operation and its linked timeout together
+    io_uring_sqe* sqe = get_sqe();
+    if (sqe == nullptr) return false;
+    switch (op.kind) {
+      case io_kind::accept:
+        io_uring_prep_accept(sqe, op.fd, op.addr, &op.addrlen, SOCK_CLOEXEC);
+        break;
+      case io_kind::accept_multishot:
+        io_uring_prep_multishot_accept(sqe, op.fd, nullptr, nullptr, SOCK_CLOEXEC);
+        break;
+      case io_kind::connect:
+        io_uring_prep_connect(sqe, op.fd, op.addr, op.addrlen);
+        break;
+      case io_kind::recv:
+        io_uring_prep_recv(sqe, op.fd, op.data, op.len, 0);
+        break;
+      case io_kind::send:
+        io_uring_prep_send(sqe, op.fd, op.data, op.len, MSG_NOSIGNAL);
+        break;
+      case io_kind::recvmsg:
+        io_uring_prep_recvmsg(sqe, op.fd, op.msg, 0);
+        break;
+      case io_kind::sendmsg:
+        io_uring_prep_sendmsg(sqe, op.fd, op.msg, MSG_NOSIGNAL);
+        break;
+    }
+    io_uring_sqe_set_data(sqe, &op);
+    ++in_flight_;
+    op.state = io_state::in_flight;
+    if (op.deadline != 0) {
+      const std::int64_t left = std::max<std::int64_t>(0, op.deadline - now_ns());
+      op.link_timeout = {left / 1'000'000'000, left % 1'000'000'000};
+      if (io_uring_sqe* t = get_sqe(); t != nullptr) {
+        sqe->flags |= IOSQE_IO_LINK;
+        io_uring_prep_link_timeout(t, &op.link_timeout, 0);
+        io_uring_sqe_set_data64(t, kSideTag);
+        ++in_flight_;
+      }
+    }
+    return true;
+  }
+
+  void cancel(io_op& op) noexcept override {
+    if (op.state != io_state::in_flight) return;
+    op.state = io_state::cancelled;
+    if (io_uring_sqe* sqe = get_sqe(); sqe != nullptr) {
+      io_uring_prep_cancel(sqe, &op, 0);
+      io_uring_sqe_set_data64(sqe, kSideTag);
+      ++in_flight_;
+    }
+  }
+
+  void flush() noexcept override {
+    if (!failed_ && io_uring_sq_ready(&ring_) > 0) ok(io_uring_submit(&ring_), "io_uring_submit");
+  }
+
+  bool reap() noexcept override {
+    io_uring_cqe* cqe = nullptr;
+    unsigned n = 0;
+    while (io_uring_peek_cqe(&ring_, &cqe) == 0) {
+      const std::uint64_t tag = cqe->user_data;
+      const int res = cqe->res;
+      const bool more = (cqe->flags & IORING_CQE_F_MORE) != 0;
+      io_uring_cqe_seen(&ring_, cqe);
+      ++n;
+      if (tag == kSideTag) {
+        --in_flight_;
+      } else if (tag == kWakeTag) {
+        wake_armed_ = false;
+      } else if (tag != 0) {
+        auto* op = reinterpret_cast<io_op*>(static_cast<std::uintptr_t>(tag));
+        if (!more) {
+          --in_flight_;
+          op->state = io_state::completed;
+        }
+        op->on_complete(op, res, more ? io_more : 0U);  // may free op
+      }
+    }
+    return n > 0;
+  }
+
+  [[nodiscard]] bool ready() const noexcept override {
+    return io_uring_cq_ready(&ring_) != 0;
+  }
+
+  void wait(std::int64_t timeout_ns) noexcept override {
+    if (failed_) {
+      wait_without_ring(timeout_ns);
+      return;
+    }
+    if (!wake_armed_) {
+      if (io_uring_sqe* sqe = io_uring_get_sqe(&ring_); sqe != nullptr) {
+        io_uring_prep_read(sqe, wake_fd_, &wake_buf_, sizeof(wake_buf_), 0);
+        io_uring_sqe_set_data64(sqe, kWakeTag);
+        wake_armed_ = true;
+      }
+    }
+    io_uring_cqe* cqe = nullptr;
+    if (timeout_ns >= 0) {
+      __kernel_timespec ts{timeout_ns / 1'000'000'000, timeout_ns % 1'000'000'000};
+      ok(io_uring_submit_and_wait_timeout(&ring_, &cqe, 1, &ts, nullptr),
+         "io_uring_submit_and_wait");
+    } else {
+      ok(io_uring_submit_and_wait(&ring_, 1), "io_uring_submit_and_wait");
+    }
+  }
+
+  void wake() noexcept override { eventfd_write(wake_fd_, 1); }
+
+  [[nodiscard]] std::size_t in_flight() const noexcept override {
+    return failed_ ? 0 : in_flight_;  // a failed ring completes nothing more
+  }
+
+ private:
+  io_uring_sqe* get_sqe() noexcept {
+    if (failed_) return nullptr;
+    io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
+    if (sqe == nullptr) {
+      if (!ok(io_uring_submit(&ring_), "io_uring_submit")) return nullptr;
+      sqe = io_uring_get_sqe(&ring_);
+    }
+    return sqe;
+  }
+
+  // Submits what is queued if fewer than n entries are free, so that n linked entries
+  // (an operation and its timeout) are taken together.
+  void make_room(unsigned n) noexcept {
+    if (!failed_ && io_uring_sq_space_left(&ring_) < n) ok(io_uring_submit(&ring_), "io_uring_submit");
+  }
+
+  // io_uring_enter's result. Interrupted, timed out, or the kernel short of something
+  // for a moment: the next turn tries again. Anything else (EPERM from a seccomp filter,
+  // EFAULT, EBADF...) fails the same way every time, and retrying would only spin.
+  bool ok(int rc, const char* what) noexcept {
+    if (rc >= 0 || rc == -EINTR || rc == -ETIME || rc == -EAGAIN || rc == -EBUSY) return true;
+    failed_ = true;
+    try {
+      on_fatal_(std::string(what) + " failed: " + std::strerror(-rc) +
+                " (io_uring may be blocked by a seccomp profile or by the "
+                "kernel.io_uring_disabled sysctl; the epoll backend runs without it)");
+    } catch (...) {
+    }
+    return false;
+  }
+
+  // A failed ring: wait on the wakeup eventfd with poll, never spin.
+  void wait_without_ring(std::int64_t timeout_ns) noexcept {
+    const int ms = timeout_ns < 0 ? -1
+                                  : static_cast<int>(std::min<std::int64_t>(
+                                        timeout_ns / 1'000'000 + 1, 1000));
+    pollfd pfd{wake_fd_, POLLIN, 0};
+    if (::poll(&pfd, 1, ms) > 0) {
+      eventfd_t drained = 0;
+      eventfd_read(wake_fd_, &drained);
+    }
+  }
+
+  io_uring ring_{};
+  int wake_fd_ = -1;
+  std::uint64_t wake_buf_ = 0;  // the kernel writes here while the wake read is armed
+  bool wake_armed_ = false;
+  bool failed_ = false;
+  std::size_t in_flight_ = 0;
+  fatal_handler on_fatal_;
+};
+
+}  // namespace
+
+std::unique_ptr<io_backend> make_uring_backend(io_backend::fatal_handler on_fatal) {
+  return std::make_unique<uring_backend>(std::move(on_fatal));
+}
+
+int probe_io_uring(const char** what) noexcept {
+  io_uring ring{};
+  if (int rc = io_uring_queue_init(2, &ring, 0); rc < 0) {
+    *what = "io_uring_setup";
+    return -rc;
+  }
+  int err = 0;
+  io_uring_sqe* sqe = io_uring_get_sqe(&ring);
+  io_uring_prep_nop(sqe);
+  io_uring_sqe_set_data64(sqe, 0);
+  int rc = io_uring_submit_and_wait(&ring, 1);
+  if (rc < 0 && rc != -EINTR) {
+    *what = "io_uring_enter";
+    err = -rc;
+  } else {
+    io_uring_cqe* cqe = nullptr;
+    if (io_uring_peek_cqe(&ring, &cqe) == 0) io_uring_cqe_seen(&ring, cqe);
+  }
+  io_uring_queue_exit(&ring);
+  return err;
+}
+
+}  // namespace coproc::detail
