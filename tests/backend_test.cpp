@@ -37,7 +37,7 @@ struct child_result {
 };
 
 constexpr std::initializer_list<long> kAllOfIoUring = {__NR_io_uring_setup, __NR_io_uring_enter,
-                                                      __NR_io_uring_register};
+                                                       __NR_io_uring_register};
 
 // Runs body() in a child under a filter that denies `denied` (none: no filter); the
 // child's exit status is body()'s result. Kills it after `limit`.
@@ -98,13 +98,15 @@ int round_trip(options opts) {
       [&served]() -> process {
         auto l = tcp_listener::bind(socket_address::loopback_v4(0));
         const socket_address at = l.local();
-        spawn([](tcp_listener l) -> process {
-          tcp_stream s = co_await l.accept(5s);
-          char buf[16];
-          const std::size_t n = co_await s.read_some(buf, 5s);
-          co_await s.write_all({buf, n}, 5s);
-          s.shutdown_write();
-        }, std::move(l));
+        spawn(
+            [](tcp_listener l) -> process {
+              tcp_stream s = co_await l.accept(5s);
+              char buf[16];
+              const std::size_t n = co_await s.read_some(buf, 5s);
+              co_await s.write_all({buf, n}, 5s);
+              s.shutdown_write();
+            },
+            std::move(l));
         tcp_stream c = co_await tcp_stream::connect(at, 5s);
         co_await c.write_all("ping", 5s);
         char buf[16];
@@ -122,7 +124,9 @@ int round_trip(options opts) {
 bool io_uring_works_here() {
   static const bool works = [] {
     const child_result r = run_denied(
-        [] { return round_trip(options{.cores = 1, .backend = io_backend_kind::io_uring}) == 1 ? 0 : 1; },
+        [] {
+          return round_trip(options{.cores = 1, .backend = io_backend_kind::io_uring}) == 1 ? 0 : 1;
+        },
         20s, {});
     return r.exited && WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0;
   }();
@@ -143,7 +147,8 @@ TEST(Backend, DefaultOptionsFallBackToEpollWhenIoUringIsDeniedAndSayWhyOnce) {
         if (round_trip(options{.cores = 2}) != 2) return 1;
         if (round_trip(options{.cores = 2}) != 2) return 2;  // a second runtime: no new line
         if (captured_log().size() != 1) return 3;
-        if (!logged("io_uring is unavailable", "io_uring_setup: Operation not permitted", "epoll")) {
+        if (!logged("io_uring is unavailable", "io_uring_setup: Operation not permitted",
+                    "epoll")) {
           return 4;
         }
         return logged("seccomp", "kernel.io_uring_disabled") ? 0 : 5;
@@ -251,10 +256,12 @@ TEST(Backend, ARingDeniedAfterStartEndsRunWithAnErrorInsteadOfSpinning) {
           // A socket operation needs the backend; a second core would spin if it could.
           auto l = tcp_listener::bind(socket_address::loopback_v4(0));
           const socket_address at = l.local();
-          spawn([](socket_address at) -> process {
-            tcp_stream c = co_await tcp_stream::connect(at, 5s);
-            co_await c.write_all("x", 5s);
-          }, at);
+          spawn(
+              [](socket_address at) -> process {
+                tcp_stream c = co_await tcp_stream::connect(at, 5s);
+                co_await c.write_all("x", 5s);
+              },
+              at);
           tcp_stream s = co_await l.accept(5s);
           accepted = true;
         });

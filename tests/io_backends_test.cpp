@@ -32,10 +32,13 @@ std::string name_of(const ::testing::TestParamInfo<io_backend_kind>& p) {
 
 TEST_P(IoBackends, TheRuntimeRunsOnTheBackendItWasGiven) {
   io_backend_kind seen = io_backend_kind::automatic;
-  ASSERT_EQ(coproc::run([&]() -> process {
-    seen = runtime_stats()[0].backend;
-    co_return;
-  }, opts(1)), 0);
+  ASSERT_EQ(coproc::run(
+                [&]() -> process {
+                  seen = runtime_stats()[0].backend;
+                  co_return;
+                },
+                opts(1)),
+            0);
   if (GetParam() == io_backend_kind::epoll) {
     EXPECT_EQ(seen, io_backend_kind::epoll);
   } else {
@@ -49,34 +52,38 @@ TEST_P(IoBackends, ADescriptorNumberReusedByANewSocketStillGetsItsData) {
   std::string got;
   int reused = -1;
   int old = -2;
-  ASSERT_EQ(coproc::run([&]() -> process {
-    auto l = tcp_listener::bind(socket_address::loopback_v4(0));
-    const auto at = l.local();
-    tcp_stream c1 = co_await tcp_stream::connect(at, 5s);
-    tcp_stream s1 = co_await l.accept(5s);
-    char buf[16];
-    try {
-      co_await s1.read_some(buf, 30ms);  // parks, then times out
-    } catch (const std::system_error&) {
-    }
-    old = s1.native_handle();
-    tcp_stream c2 = co_await tcp_stream::connect(at, 5s);
-    s1.close();  // X is free: accept takes the lowest free number, X
-    tcp_stream s2 = co_await l.accept(5s);
-    reused = s2.native_handle();
-    // The read on X waits first (nothing sent yet), then the data comes.
-    pid reader = spawn([](tcp_stream s, pid parent) -> process {
-      char b[8];
-      const std::size_t n = co_await s.read_exact({b, 5}, 2s);
-      send(parent, std::string(b, n));
-    }, std::move(s2), self());
-    co_await sleep_for(20ms);
-    co_await c2.write_all("fresh", 5s);
-    got = co_await receive([](std::string text) { return text; }, after(3s, [] {
-      return std::string("no answer");
-    }));
-    (void)reader;
-  }, opts(1)), 0);
+  ASSERT_EQ(coproc::run(
+                [&]() -> process {
+                  auto l = tcp_listener::bind(socket_address::loopback_v4(0));
+                  const auto at = l.local();
+                  tcp_stream c1 = co_await tcp_stream::connect(at, 5s);
+                  tcp_stream s1 = co_await l.accept(5s);
+                  char buf[16];
+                  try {
+                    co_await s1.read_some(buf, 30ms);  // parks, then times out
+                  } catch (const std::system_error&) {
+                  }
+                  old = s1.native_handle();
+                  tcp_stream c2 = co_await tcp_stream::connect(at, 5s);
+                  s1.close();  // X is free: accept takes the lowest free number, X
+                  tcp_stream s2 = co_await l.accept(5s);
+                  reused = s2.native_handle();
+                  // The read on X waits first (nothing sent yet), then the data comes.
+                  pid reader = spawn(
+                      [](tcp_stream s, pid parent) -> process {
+                        char b[8];
+                        const std::size_t n = co_await s.read_exact({b, 5}, 2s);
+                        send(parent, std::string(b, n));
+                      },
+                      std::move(s2), self());
+                  co_await sleep_for(20ms);
+                  co_await c2.write_all("fresh", 5s);
+                  got = co_await receive([](std::string text) { return text; },
+                                         after(3s, [] { return std::string("no answer"); }));
+                  (void)reader;
+                },
+                opts(1)),
+            0);
   EXPECT_EQ(reused, old) << "the test did not get the same descriptor number again";
   EXPECT_EQ(got, "fresh");
 }
@@ -84,20 +91,23 @@ TEST_P(IoBackends, ADescriptorNumberReusedByANewSocketStillGetsItsData) {
 TEST_P(IoBackends, AReadThatTimesOutLeavesTheStreamUsable) {
   std::string got;
   bool timed_out = false;
-  ASSERT_EQ(coproc::run([&]() -> process {
-    auto l = tcp_listener::bind(socket_address::loopback_v4(0));
-    tcp_stream c = co_await tcp_stream::connect(l.local(), 5s);
-    tcp_stream s = co_await l.accept(5s);
-    char buf[16];
-    try {
-      co_await s.read_some(buf, 20ms);
-    } catch (const std::system_error& e) {
-      timed_out = e.code() == std::errc::timed_out;
-    }
-    co_await c.write_all("late", 5s);
-    const std::size_t n = co_await s.read_exact({buf, 4}, 2s);
-    got.assign(buf, n);
-  }, opts(2)), 0);
+  ASSERT_EQ(coproc::run(
+                [&]() -> process {
+                  auto l = tcp_listener::bind(socket_address::loopback_v4(0));
+                  tcp_stream c = co_await tcp_stream::connect(l.local(), 5s);
+                  tcp_stream s = co_await l.accept(5s);
+                  char buf[16];
+                  try {
+                    co_await s.read_some(buf, 20ms);
+                  } catch (const std::system_error& e) {
+                    timed_out = e.code() == std::errc::timed_out;
+                  }
+                  co_await c.write_all("late", 5s);
+                  const std::size_t n = co_await s.read_exact({buf, 4}, 2s);
+                  got.assign(buf, n);
+                },
+                opts(2)),
+            0);
   EXPECT_TRUE(timed_out);
   EXPECT_EQ(got, "late");
 }
@@ -107,29 +117,36 @@ TEST_P(IoBackends, ACoreThatNeverSleepsStillServesItsSockets) {
   // socket results must still come (epoll polls readiness between busy turns).
   std::atomic<bool> stop{false};
   bool read = false;
-  ASSERT_EQ(coproc::run([&]() -> process {
-    pid b = spawn([](std::atomic<bool>* stop) -> process {
-      while (!stop->load()) {
-        pid from = co_await receive([](pid p) { return p; });
-        send(from, self());
-      }
-    }, &stop);
-    spawn([](pid b, std::atomic<bool>* stop) -> process {
-      send(b, self());
-      while (!stop->load()) {
-        co_await receive([](pid) {});
-        send(b, self());
-      }
-    }, b, &stop);
-    auto l = tcp_listener::bind(socket_address::loopback_v4(0));
-    tcp_stream c = co_await tcp_stream::connect(l.local(), 5s);
-    tcp_stream s = co_await l.accept(5s);
-    co_await c.write_all("z", 5s);
-    char ch = 0;
-    read = co_await s.read_exact({&ch, 1}, 5s) == 1 && ch == 'z';
-    stop = true;
-    send(b, self());  // in case b waits
-  }, opts(1)), 0);
+  ASSERT_EQ(coproc::run(
+                [&]() -> process {
+                  pid b = spawn(
+                      [](std::atomic<bool>* stop) -> process {
+                        while (!stop->load()) {
+                          pid from = co_await receive([](pid p) { return p; });
+                          send(from, self());
+                        }
+                      },
+                      &stop);
+                  spawn(
+                      [](pid b, std::atomic<bool>* stop) -> process {
+                        send(b, self());
+                        while (!stop->load()) {
+                          co_await receive([](pid) {});
+                          send(b, self());
+                        }
+                      },
+                      b, &stop);
+                  auto l = tcp_listener::bind(socket_address::loopback_v4(0));
+                  tcp_stream c = co_await tcp_stream::connect(l.local(), 5s);
+                  tcp_stream s = co_await l.accept(5s);
+                  co_await c.write_all("z", 5s);
+                  char ch = 0;
+                  read = co_await s.read_exact({&ch, 1}, 5s) == 1 && ch == 'z';
+                  stop = true;
+                  send(b, self());  // in case b waits
+                },
+                opts(1)),
+            0);
   EXPECT_TRUE(read);
 }
 
@@ -138,27 +155,32 @@ TEST_P(IoBackends, KillingAProcessWhoseWriteWaitsForThePeerFreesItAndTheCoreGoes
   // it as a writer). Killing the writer cancels it; the runtime ends cleanly.
   bool writer_alive_after = true;
   std::string echoed;
-  ASSERT_EQ(coproc::run([&]() -> process {
-    auto l = tcp_listener::bind(socket_address::loopback_v4(0));
-    const auto at = l.local();
-    tcp_stream quiet = co_await tcp_stream::connect(at, 5s);
-    tcp_stream s = co_await l.accept(5s);
-    pid writer = spawn([](tcp_stream s) -> process {
-      const std::string big(std::size_t{32} << 20, 'w');
-      co_await s.write_all(big, 10s);
-    }, std::move(s));
-    co_await sleep_for(50ms);
-    exit(writer, exit_reason::kill());
-    co_await sleep_for(20ms);
-    writer_alive_after = alive(writer);
-    // The core still does I/O.
-    tcp_stream c = co_await tcp_stream::connect(at, 5s);
-    tcp_stream s2 = co_await l.accept(5s);
-    co_await c.write_all("ok", 5s);
-    char buf[2];
-    const std::size_t n = co_await s2.read_exact({buf, 2}, 5s);
-    echoed.assign(buf, n);
-  }, opts(1)), 0);
+  ASSERT_EQ(coproc::run(
+                [&]() -> process {
+                  auto l = tcp_listener::bind(socket_address::loopback_v4(0));
+                  const auto at = l.local();
+                  tcp_stream quiet = co_await tcp_stream::connect(at, 5s);
+                  tcp_stream s = co_await l.accept(5s);
+                  pid writer = spawn(
+                      [](tcp_stream s) -> process {
+                        const std::string big(std::size_t{32} << 20, 'w');
+                        co_await s.write_all(big, 10s);
+                      },
+                      std::move(s));
+                  co_await sleep_for(50ms);
+                  exit(writer, exit_reason::kill());
+                  co_await sleep_for(20ms);
+                  writer_alive_after = alive(writer);
+                  // The core still does I/O.
+                  tcp_stream c = co_await tcp_stream::connect(at, 5s);
+                  tcp_stream s2 = co_await l.accept(5s);
+                  co_await c.write_all("ok", 5s);
+                  char buf[2];
+                  const std::size_t n = co_await s2.read_exact({buf, 2}, 5s);
+                  echoed.assign(buf, n);
+                },
+                opts(1)),
+            0);
   EXPECT_FALSE(writer_alive_after);
   EXPECT_EQ(echoed, "ok");
 }
@@ -166,26 +188,63 @@ TEST_P(IoBackends, KillingAProcessWhoseWriteWaitsForThePeerFreesItAndTheCoreGoes
 TEST_P(IoBackends, AMultishotListenerQueuesABurstOfConnectionsOnItsCore) {
   constexpr int kConnections = 64;
   int served = 0;
-  ASSERT_EQ(coproc::run([&]() -> process {
-    auto l = tcp_listener::bind(socket_address::loopback_v4(0), {.multishot = true});
-    const auto at = l.local();
-    std::vector<tcp_stream> clients;
-    for (int i = 0; i < kConnections; ++i) {
-      tcp_stream c = co_await tcp_stream::connect(at, 5s);
-      clients.push_back(std::move(c));
-    }
-    for (int i = 0; i < kConnections; ++i) {
-      tcp_stream s = co_await l.accept(5s);
-      co_await s.write_all("!", 5s);
-      ++served;
-    }
-    for (tcp_stream& c : clients) {
-      char ch = 0;
-      co_await c.read_exact({&ch, 1}, 5s);
-    }
-    l.close();
-  }, opts(2)), 0);
+  ASSERT_EQ(coproc::run(
+                [&]() -> process {
+                  auto l = tcp_listener::bind(socket_address::loopback_v4(0), {.multishot = true});
+                  const auto at = l.local();
+                  std::vector<tcp_stream> clients;
+                  for (int i = 0; i < kConnections; ++i) {
+                    tcp_stream c = co_await tcp_stream::connect(at, 5s);
+                    clients.push_back(std::move(c));
+                  }
+                  for (int i = 0; i < kConnections; ++i) {
+                    tcp_stream s = co_await l.accept(5s);
+                    co_await s.write_all("!", 5s);
+                    ++served;
+                  }
+                  for (tcp_stream& c : clients) {
+                    char ch = 0;
+                    co_await c.read_exact({&ch, 1}, 5s);
+                  }
+                  l.close();
+                },
+                opts(2)),
+            0);
   EXPECT_EQ(served, kConnections);
+}
+
+TEST_P(IoBackends, SeveralAcceptsWaitingOnOneListenerEachGetAConnection) {
+  // Three processes of one core wait in accept() on one listener (epoll parks them on one
+  // descriptor, oldest first); three connections must reach all three.
+  int accepted = 0;
+  ASSERT_EQ(coproc::run(
+                [&]() -> process {
+                  auto l = std::make_shared<tcp_listener>(
+                      tcp_listener::bind(socket_address::loopback_v4(0)));
+                  const auto at = l->local();
+                  for (int i = 0; i < 3; ++i) {
+                    spawn(
+                        [](std::shared_ptr<tcp_listener> l, pid parent) -> process {
+                          tcp_stream s = co_await l->accept(5s);
+                          send(parent, atom<"accepted">{});
+                        },
+                        l, self());
+                  }
+                  co_await sleep_for(20ms);  // all three are waiting now
+                  std::vector<tcp_stream> clients;
+                  for (int i = 0; i < 3; ++i) {
+                    tcp_stream c = co_await tcp_stream::connect(at, 5s);
+                    clients.push_back(std::move(c));
+                  }
+                  for (int i = 0; i < 3; ++i) {
+                    const bool got = co_await receive([](atom<"accepted">) { return true; },
+                                                      after(3s, [] { return false; }));
+                    if (got) ++accepted;
+                  }
+                },
+                opts(1)),
+            0);
+  EXPECT_EQ(accepted, 3);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, IoBackends,

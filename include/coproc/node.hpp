@@ -10,7 +10,7 @@
 // A started node is a *hidden* node (like a C node or erl -hidden): Erlang nodes talk to
 // it when asked to, but do not pull it into their global name space. It registers its
 // name and listening port with the local epmd (ALIVE2, the connection kept open while the
-// node lives) and speaks distribution version 6 (OTP 23 and later) on io_uring sockets,
+// node lives) and speaks distribution version 6 (OTP 23 and later) on coproc sockets,
 // as client and as server. Connections are made on demand: the first send, link or
 // monitor towards a node connects to it (epmd PORT_PLEASE2, then the cookie handshake);
 // messages sent meanwhile wait, in order, and are dropped if the connection cannot be made

@@ -124,8 +124,9 @@ void report_start_failure(const std::system_error& e) noexcept;
 // A runtime, one run(main_fn), and its destruction. If the kernel refuses what a runtime
 // needs (no descriptors, io_uring forced with options.backend but blocked, an invalid
 // COPROC_BACKEND), it logs one error saying so and returns 1, instead of throwing out of
-// main. (With the default options a blocked io_uring is not a failure: epoll runs.) Invalid options still throw (std::invalid_argument), and so
-// does a second runtime (std::logic_error). runtime's constructor itself throws.
+// main. (With the default options a blocked io_uring is not a failure: epoll runs.) Invalid options
+// still throw (std::invalid_argument), and so does a second runtime (std::logic_error). runtime's
+// constructor itself throws.
 template <class F>
 int run(F&& main_fn, options opts = {}) {
   std::optional<runtime> rt;

@@ -1,4 +1,4 @@
-// coproc/tcp.hpp - TCP on the io_uring of the calling process's core.
+// coproc/tcp.hpp - TCP on the I/O backend of the calling process's core.
 //
 //   auto l = tcp_listener::bind(socket_address::any_v4(8080));
 //   for (;;) {
@@ -9,13 +9,13 @@
 //     }, std::move(s));
 //   }
 //
-// Every operation is one io_uring submission on the calling process's core, sent in the
-// loop's per-turn batch. Each takes an optional timeout (a linked timeout): when it
-// passes, the operation throws std::system_error(std::errc::timed_out). Failures throw
-// std::system_error with the errno (coproc/io_error.hpp); end of stream is not one.
-// A process that dies with an operation in flight cancels it, and the buffers the
-// kernel uses stay alive until the kernel lets go (they belong to the operation and
-// data is copied to and from yours).
+// Every operation is one operation of the calling process's core's backend (io_uring: a
+// submission sent in the loop's per-turn batch; epoll: a non-blocking syscall, retried
+// on readiness; see coproc/runtime.hpp, io_backend_kind). Each takes an optional
+// timeout: when it passes, the operation throws std::system_error(std::errc::timed_out). Failures
+// throw std::system_error with the errno (coproc/io_error.hpp); end of stream is not one. A process
+// that dies with an operation in flight cancels it, and the buffers the kernel uses stay alive
+// until the kernel lets go (they belong to the operation and data is copied to and from yours).
 //
 // Active mode, as gen_tcp: set_active(s, active_mode::once / on) makes the runtime read
 // for the controlling process (the one that called set_active, or the one given to
@@ -64,8 +64,8 @@ class tcp_stream;
 namespace detail {
 struct multishot_acceptor;
 // accept(): served by the listener's multishot accept on its core (Linux 5.19+), which
-// keeps one SQE armed for every connection; or, on another core or an older kernel, by
-// a one-shot accept submission.
+// keeps one operation armed for every connection; or, on another core or an older
+// kernel, by a one-shot accept.
 class [[nodiscard]] accept_awaiter {
  public:
   explicit accept_awaiter(io_request* oneshot) noexcept : oneshot_(oneshot) {}

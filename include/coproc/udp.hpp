@@ -1,4 +1,4 @@
-// coproc/udp.hpp - UDP datagrams on the io_uring of the calling process's core.
+// coproc/udp.hpp - UDP datagrams on the I/O backend of the calling process's core.
 //
 //   auto u = udp_socket::bind(socket_address::loopback_v4(0));
 //   co_await u.send_to(std::string_view("ping"), peer, 1s);

@@ -24,11 +24,11 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <string>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <iostream>
+#include <string>
 #include <system_error>
 #include <thread>
 

@@ -30,12 +30,12 @@ struct signal_rec;
 // What crosses between cores. Trivially copyable, so it fits Boost.Lockfree queues.
 struct envelope {
   enum kind_t : std::uint32_t {
-    deliver,        // ptr = message_node*, to the process (index, serial)
-    start,          // ptr = pcb* of a new process placed on this core
-    close_foreign,  // ptr = pcb* of a scoped_process being destroyed
-    arm_send,       // ptr = delayed_send* armed from a foreign thread
-    signal,         // ptr = signal_rec*: link, unlink, exit, monitor, demonitor
-    inspect,        // ptr = inspect_req*: report the longest mailboxes of this core
+    deliver,          // ptr = message_node*, to the process (index, serial)
+    start,            // ptr = pcb* of a new process placed on this core
+    close_foreign,    // ptr = pcb* of a scoped_process being destroyed
+    arm_send,         // ptr = delayed_send* armed from a foreign thread
+    signal,           // ptr = signal_rec*: link, unlink, exit, monitor, demonitor
+    inspect,          // ptr = inspect_req*: report the longest mailboxes of this core
     inspect_process,  // ptr = process_info_req*: describe one process of this core
   };
   kind_t kind;
@@ -127,7 +127,6 @@ class loop {
   pcb* rq_head_ = nullptr;
   pcb* rq_tail_ = nullptr;
   std::size_t rq_len_ = 0;
-  unsigned front_budget_ = 0;  // spawns this turn that may still jump the queue
   pcb* front_last_ = nullptr;  // the last process readied ahead by the running one
   std::vector<pcb*> exits_;    // processes an exit signal has doomed, not yet torn down
   // Every live process on this core (for shutdown), intrusive through pcb::all_*.
@@ -144,7 +143,6 @@ class loop {
   // boost::lockfree::queue's freelist is not).
   std::mutex foreign_mu_;
   std::vector<envelope> foreign_;
-  std::atomic<bool> foreign_pending_{false};
   std::vector<std::deque<envelope>> overflow_;  // per destination, when its queue is full
   std::vector<unsigned> wake_list_;             // cores sent to since the last flush
   std::vector<bool> wake_listed_;
@@ -152,7 +150,6 @@ class loop {
   // Placement.
   unsigned spawn_target_;
   unsigned spawns_since_check_ = 0;
-  std::atomic<bool> idle_{false};  // any thread may read: see is_idle()
 
   // Process identity.
   std::uint64_t number_next_ = 0;  // a block of process numbers taken from the runtime
@@ -162,10 +159,15 @@ class loop {
   std::vector<std::uint32_t> free_indices_;
   std::uint32_t fresh_next_ = 0;
   std::uint32_t fresh_end_ = 0;
+  unsigned front_budget_ = 0;  // spawns this turn that may still jump the queue
 
   // Sockets, sleep and cross-thread wakeups.
   std::unique_ptr<io_backend> io_;
-  std::atomic<bool> sleeping_{false};  // any thread: true while (about to be) asleep in io_
+
+  // Flags other threads read (the small members together, so the class has no holes).
+  std::atomic<bool> foreign_pending_{false};  // set under foreign_mu_ by posters
+  std::atomic<bool> idle_{false};             // any thread may read: see is_idle()
+  std::atomic<bool> sleeping_{false};         // any thread: true while (about to be) asleep in io_
 
   // Counters (written by the owner only, read by anyone).
   std::atomic<std::uint64_t> n_processes_{0}, n_spawned_{0}, n_messages_{0}, n_wakeups_{0},

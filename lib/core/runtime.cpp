@@ -58,8 +58,7 @@ runtime_impl::runtime_impl(const options& opts) : opts_(normalized(opts)) {
     } catch (const std::system_error& e) {
       // The probe ring worked but this many did not (ENOMEM: the locked-memory limit
       // holds a few rings, not one per core): every loop goes to epoll, if allowed.
-      if (backend_ != io_backend_kind::io_uring ||
-          opts_.backend == io_backend_kind::io_uring ||
+      if (backend_ != io_backend_kind::io_uring || opts_.backend == io_backend_kind::io_uring ||
           !means_io_uring_unavailable(e.code().value())) {
         throw;
       }

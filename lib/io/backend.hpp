@@ -90,8 +90,9 @@ struct io_op {
 
   // --- the backend's ---
   __kernel_timespec link_timeout{};  // io_uring: the linked timeout's duration
-  io_op* next_parked = nullptr;      // epoll: the operations waiting on one descriptor,
-  io_op* prev_parked = nullptr;      //   then the queue of final results
+  io_op* next_parked = nullptr;      // epoll: the operations waiting on one descriptor
+  io_op* prev_parked = nullptr;
+  io_op* next_done = nullptr;  // epoll: the queue of final results not yet reaped
   bool parked = false;
   int queued_result = 0;  // epoll: the final result while it waits for reap()
   struct deadline_timer : timer_node {

@@ -36,8 +36,8 @@
 namespace coproc::detail {
 namespace {
 
-constexpr unsigned kPollEvery = 8;     // busy turns between two readiness polls
-constexpr int kEventsPerPoll = 256;    // epoll_wait's batch
+constexpr unsigned kPollEvery = 8;   // busy turns between two readiness polls
+constexpr int kEventsPerPoll = 256;  // epoll_wait's batch
 
 bool is_reader(io_kind k) noexcept {
   return k == io_kind::accept || k == io_kind::accept_multishot || k == io_kind::recv ||
@@ -121,8 +121,8 @@ class epoll_backend final : public io_backend {
     more_now_.clear();
     while (finals != nullptr) {
       io_op* op = finals;
-      finals = op->next_parked;
-      op->next_parked = nullptr;
+      finals = op->next_done;
+      op->next_done = nullptr;
       --in_flight_;
       op->state = io_state::completed;
       op->on_complete(op, op->queued_result, 0);  // may free op
@@ -207,8 +207,7 @@ class epoll_backend final : public io_backend {
           n = ::sendmsg(op.fd, op.msg, MSG_DONTWAIT | MSG_NOSIGNAL);
           break;
         case io_kind::accept:
-          n = ::accept4(op.fd, op.addr, op.addr != nullptr ? &op.addrlen : nullptr,
-                        SOCK_CLOEXEC);
+          n = ::accept4(op.fd, op.addr, op.addr != nullptr ? &op.addrlen : nullptr, SOCK_CLOEXEC);
           break;
         case io_kind::accept_multishot:
           n = ::accept4(op.fd, nullptr, nullptr, SOCK_CLOEXEC);
@@ -352,9 +351,11 @@ class epoll_backend final : public io_backend {
   }
 
   int wait_events(std::int64_t timeout_ns) noexcept {
-    if (timeout_ns <= 0) return epoll_wait(epfd_, events_.data(), kEventsPerPoll, timeout_ns < 0 ? -1 : 0);
+    if (timeout_ns <= 0)
+      return epoll_wait(epfd_, events_.data(), kEventsPerPoll, timeout_ns < 0 ? -1 : 0);
     if (have_pwait2_) {
-      timespec ts{static_cast<time_t>(timeout_ns / 1'000'000'000), static_cast<long>(timeout_ns % 1'000'000'000)};
+      timespec ts{static_cast<time_t>(timeout_ns / 1'000'000'000),
+                  static_cast<long>(timeout_ns % 1'000'000'000)};
       const int n = epoll_pwait2(epfd_, events_.data(), kEventsPerPoll, &ts, nullptr);
       if (n >= 0 || (errno != ENOSYS && errno != EPERM)) return n;
       have_pwait2_ = false;  // an old kernel or a filter without it: milliseconds will do
@@ -375,9 +376,9 @@ class epoll_backend final : public io_backend {
   // Queues op's final result: intrusive, so it cannot fail.
   void finish(io_op& op, int res) noexcept {
     op.queued_result = res;
-    op.next_parked = nullptr;
+    op.next_done = nullptr;
     if (done_tail_ != nullptr) {
-      done_tail_->next_parked = &op;
+      done_tail_->next_done = &op;
     } else {
       done_head_ = &op;
     }

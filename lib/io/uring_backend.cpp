@@ -46,9 +46,7 @@ class uring_backend final : public io_backend {
     ::close(wake_fd_);
   }
 
-  [[nodiscard]] io_backend_kind kind() const noexcept override {
-    return io_backend_kind::io_uring;
-  }
+  [[nodiscard]] io_backend_kind kind() const noexcept override { return io_backend_kind::io_uring; }
 
   bool submit(io_op& op) noexcept override {
     if (op.deadline != 0) make_room(2);  // the operation and its linked timeout together
@@ -132,9 +130,7 @@ class uring_backend final : public io_backend {
     return n > 0;
   }
 
-  [[nodiscard]] bool ready() const noexcept override {
-    return io_uring_cq_ready(&ring_) != 0;
-  }
+  [[nodiscard]] bool ready() const noexcept override { return io_uring_cq_ready(&ring_) != 0; }
 
   void wait(std::int64_t timeout_ns) noexcept override {
     if (failed_) {
@@ -178,7 +174,8 @@ class uring_backend final : public io_backend {
   // Submits what is queued if fewer than n entries are free, so that n linked entries
   // (an operation and its timeout) are taken together.
   void make_room(unsigned n) noexcept {
-    if (!failed_ && io_uring_sq_space_left(&ring_) < n) ok(io_uring_submit(&ring_), "io_uring_submit");
+    if (!failed_ && io_uring_sq_space_left(&ring_) < n)
+      ok(io_uring_submit(&ring_), "io_uring_submit");
   }
 
   // io_uring_enter's result. Interrupted, timed out, or the kernel short of something
@@ -198,9 +195,9 @@ class uring_backend final : public io_backend {
 
   // A failed ring: wait on the wakeup eventfd with poll, never spin.
   void wait_without_ring(std::int64_t timeout_ns) noexcept {
-    const int ms = timeout_ns < 0 ? -1
-                                  : static_cast<int>(std::min<std::int64_t>(
-                                        timeout_ns / 1'000'000 + 1, 1000));
+    const int ms = timeout_ns < 0
+                       ? -1
+                       : static_cast<int>(std::min<std::int64_t>(timeout_ns / 1'000'000 + 1, 1000));
     pollfd pfd{wake_fd_, POLLIN, 0};
     if (::poll(&pfd, 1, ms) > 0) {
       eventfd_t drained = 0;

@@ -2,9 +2,10 @@
 //
 // Lifecycle of one operation (an io_request, owned by lib/io):
 //   made      - by the socket call; owns the buffer the kernel will use
-//   submitted - await_suspend puts its SQE (and a linked timeout) on the caller's core;
-//               the process waits (state waiting, no receive)
-//   completed - the CQE wakes the process; await_resume copies data out and frees it
+//   submitted - await_suspend hands it to the I/O backend of the caller's core (an SQE
+//               and a linked timeout, or a non-blocking try and a readiness wait); the
+//               process waits (state waiting, no receive)
+//   completed - the result wakes the process; await_resume copies data out and frees it
 //   orphaned  - the process died (its frame, and this awaiter, were destroyed) while
 //               the kernel still had the operation: the request is cancelled, and it is
 //               freed, buffers included, only when its completion finally arrives.
