@@ -10,6 +10,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <span>
 #include <string_view>
@@ -57,6 +58,7 @@ class udp_socket {
   int fd_ = -1;
   struct closer {
     int fd;
+    std::uint64_t id;  // names this socket to the I/O backend (descriptor numbers are reused)
   };
   std::shared_ptr<closer> owner_;  // moves share nothing; copy is disabled by the awaiters
 };

@@ -3,6 +3,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <system_error>
@@ -26,10 +27,13 @@ udp_socket udp_socket::bind(const socket_address& at) {
   udp_socket u;
   u.fd_ = ::socket(at.family(), SOCK_DGRAM | SOCK_CLOEXEC, 0);
   if (u.fd_ < 0) throw std::system_error(errno, std::system_category(), "coproc: socket");
-  u.owner_ = std::shared_ptr<closer>(new closer{u.fd_}, [](closer* c) {
-    ::close(c->fd);
-    delete c;
-  });
+  // Ids from the top half, apart from the TCP sockets' (lib/net/tcp.cpp).
+  static std::atomic<std::uint64_t> next_id{std::uint64_t{1} << 63};
+  u.owner_ = std::shared_ptr<closer>(
+      new closer{u.fd_, next_id.fetch_add(1, std::memory_order_relaxed)}, [](closer* c) {
+        ::close(c->fd);
+        delete c;
+      });
   if (::bind(u.fd_, at.native(), at.native_size()) != 0) {
     throw std::system_error(errno, std::system_category(), "coproc: bind");
   }
@@ -48,7 +52,7 @@ void udp_socket::close() noexcept {
 detail::send_to_awaiter udp_socket::send_to(std::string_view datagram, const socket_address& to,
                                             std::chrono::nanoseconds timeout) {
   if (fd_ < 0) throw std::system_error(EBADF, std::system_category(), "coproc: closed socket");
-  auto* r = new detail::io_request(detail::io_kind::sendmsg, fd_, 0);
+  auto* r = new detail::io_request(detail::io_kind::sendmsg, fd_, owner_->id);
   r->buf = detail::io_buffer(datagram.size());
   std::memcpy(r->buf.get(), datagram.data(), datagram.size());
   r->want = datagram.size();
@@ -61,7 +65,7 @@ detail::send_to_awaiter udp_socket::send_to(std::string_view datagram, const soc
 detail::receive_from_awaiter udp_socket::receive_from(std::span<char> buf,
                                                       std::chrono::nanoseconds timeout) {
   if (fd_ < 0) throw std::system_error(EBADF, std::system_category(), "coproc: closed socket");
-  auto* r = new detail::io_request(detail::io_kind::recvmsg, fd_, 0);
+  auto* r = new detail::io_request(detail::io_kind::recvmsg, fd_, owner_->id);
   r->buf = detail::io_buffer(buf.size());
   r->want = buf.size();
   r->set_timeout(timeout);

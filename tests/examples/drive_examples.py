@@ -163,6 +163,36 @@ def test_seed_walkthrough():
           f"rc={out.returncode} got={out.stdout!r}")
 
 
+def test_backend_choice():
+    """Where io_uring is blocked (COPROC_EXPECT_BACKEND=epoll: scripts/test.sh runs the
+    driver under a seccomp filter) the examples say so in one stderr line and run on epoll;
+    a forced io_uring there, or an unknown COPROC_BACKEND anywhere, ends with status 1 and
+    a message, never an abort."""
+    env = dict(os.environ)
+    env.pop("COPROC_BACKEND", None)
+    out = subprocess.run([f"{BIN}/seed_walkthrough"], capture_output=True, timeout=60, env=env)
+    lines = out.stderr.decode(errors="replace").splitlines()
+    if os.environ.get("COPROC_EXPECT_BACKEND") == "epoll":
+        check(out.returncode == 0 and len(lines) == 1 and "io_uring is unavailable" in lines[0]
+              and "epoll" in lines[0],
+              "seed_walkthrough without io_uring: one stderr line names epoll and why", repr(lines))
+        forced = subprocess.run([f"{BIN}/seed_walkthrough"], capture_output=True, timeout=60,
+                                env=dict(env, COPROC_BACKEND="io_uring"))
+        err = forced.stderr.decode(errors="replace")
+        check(forced.returncode == 1 and "cannot start the runtime" in err and "io_uring" in err
+              and forced.stdout == b"",
+              "seed_walkthrough with io_uring forced but blocked: status 1 and the reason",
+              f"rc={forced.returncode} {err!r}")
+    else:
+        check(out.returncode == 0 and lines == [], "seed_walkthrough: nothing on stderr",
+              repr(lines))
+    bad = subprocess.run([f"{BIN}/seed_walkthrough"], capture_output=True, timeout=60,
+                         env=dict(env, COPROC_BACKEND="kqueue"))
+    err = bad.stderr.decode(errors="replace")
+    check(bad.returncode == 1 and "COPROC_BACKEND=kqueue" in err and bad.stdout == b"",
+          "an unknown COPROC_BACKEND: status 1 and a message", f"rc={bad.returncode} {err!r}")
+
+
 def test_ping_pong():
     out = subprocess.run([f"{BIN}/ping_pong"], capture_output=True, timeout=60)
     check(out.returncode == 0 and
@@ -459,7 +489,7 @@ def test_cluster_ping():
         stop(epmd, signal.SIGKILL)
 
 
-TESTS = [test_seed_walkthrough, test_ping_pong, test_supervision_tree, test_http_hello,
+TESTS = [test_seed_walkthrough, test_backend_choice, test_ping_pong, test_supervision_tree, test_http_hello,
          test_http_hello_out_of_descriptors, test_echo_server, test_echo_server_out_of_descriptors,
          test_chat_server, test_cluster_ping]
 
