@@ -512,6 +512,7 @@ void loop::idle() {
       COPROC_CPU_RELAX();
       if ((++spins & 255) == 0) {
         if (std::chrono::steady_clock::now() >= until) break;
+        if (io_->poll_ready()) return;  // epoll: socket results are not in shared memory
         if (!timers_.empty() && rt_.now_ns() >= timers_.next_deadline()) return;
       }
     }

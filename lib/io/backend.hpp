@@ -123,6 +123,9 @@ class io_backend {
   virtual bool reap() noexcept = 0;
   // True when reap() would find something, without a syscall (for the idle spin).
   [[nodiscard]] virtual bool ready() const noexcept = 0;
+  // As ready(), but asks the kernel too where results are not in shared memory (epoll:
+  // one epoll_wait(0) while operations wait). The idle spin calls it now and then.
+  [[nodiscard]] virtual bool poll_ready() noexcept = 0;
   // Blocks until a result, a wake() or `timeout_ns` (negative: no limit), after
   // handing the kernel what is queued. Results are delivered by the next reap().
   virtual void wait(std::int64_t timeout_ns) noexcept = 0;

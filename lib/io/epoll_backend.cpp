@@ -110,7 +110,8 @@ class epoll_backend final : public io_backend {
   void flush() noexcept override {}
 
   bool reap() noexcept override {
-    if (parked_ > 0 && (hot_ || ++turns_since_poll_ >= kPollEvery)) poll(0);
+    const bool fresh = std::exchange(just_polled_, false);
+    if (parked_ > 0 && !fresh && (hot_ || ++turns_since_poll_ >= kPollEvery)) poll(0);
     if (more_.empty() && done_head_ == nullptr) return false;
     // Callbacks may submit again and queue new results: take this batch out first.
     // Within one operation, the results with io_more come before its final one.
@@ -134,9 +135,15 @@ class epoll_backend final : public io_backend {
     return done_head_ != nullptr || !more_.empty();
   }
 
+  [[nodiscard]] bool poll_ready() noexcept override {
+    if (parked_ > 0 && !ready()) poll(0);
+    return ready();
+  }
+
   void wait(std::int64_t timeout_ns) noexcept override {
     if (ready()) timeout_ns = 0;
     poll(timeout_ns);
+    just_polled_ = true;  // the next reap need not ask the kernel again at once
   }
 
   void wake() noexcept override { eventfd_write(wake_fd_, 1); }
@@ -397,6 +404,7 @@ class epoll_backend final : public io_backend {
   bool failed_ = false;
   bool hot_ = false;  // the last poll found I/O: poll again next turn
   bool have_pwait2_ = true;
+  bool just_polled_ = false;  // wait() polled since the last reap
   unsigned turns_since_poll_ = 0;
   std::size_t in_flight_ = 0;
   std::size_t parked_ = 0;

@@ -131,6 +131,7 @@ class uring_backend final : public io_backend {
   }
 
   [[nodiscard]] bool ready() const noexcept override { return io_uring_cq_ready(&ring_) != 0; }
+  [[nodiscard]] bool poll_ready() noexcept override { return ready(); }
 
   void wait(std::int64_t timeout_ns) noexcept override {
     if (failed_) {
