@@ -14,7 +14,7 @@
 // delivery take it, so a SIGTERM for a program whose trapper died still ends it).
 //
 // How: a handler that only writes the signal number into a socket (async-signal-safe),
-// read by a runtime process on core 0 through the ring like any socket. Unlike a
+// read by a runtime process on core 0 through the I/O backend like any socket. Unlike a
 // signalfd, it needs no signal mask in every thread, so threads the program starts
 // itself cannot break it. SIGKILL, SIGSTOP and the fault signals (SIGSEGV, SIGBUS,
 // SIGFPE, SIGILL) cannot be trapped: std::invalid_argument.

@@ -127,7 +127,7 @@ void runtime_impl::fail(std::string_view why) noexcept {
 
 int runtime_impl::wait_main() {
   std::unique_lock lock(main_mu_);
-  // A core may have failed before run() began (its first sleep in the ring): failed_
+  // A core may have failed before run() began (its first sleep in the backend): failed_
   // is set before fail() takes main_mu_, so this check under the lock cannot miss it.
   main_cv_.wait(lock, [this] { return !main_running_ || failed_.load(std::memory_order_relaxed); });
   return failed_.load(std::memory_order_relaxed) ? 1 : main_rc_;

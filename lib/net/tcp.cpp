@@ -387,7 +387,7 @@ void accept_awaiter::await_suspend(std::coroutine_handle<> h) {
   std::lock_guard lock(ms_->mu);
   if (!ms_->armed && !ms_->pausing) {
     if (!ms_->arm(t_loop))
-      throw std::system_error(EBUSY, std::system_category(), "coproc: ring full");
+      throw std::system_error(EBUSY, std::system_category(), "coproc: the I/O backend is full");
     ms_->self_while_armed = ms_;
   }
   waiter_ = t_current;
@@ -569,7 +569,7 @@ void set_active(tcp_stream& s, active_mode mode) {
     auto* r = new detail::active_reader(s.core_, detail::t_loop);
     if (!r->arm()) {
       delete r;
-      throw std::system_error(EBUSY, std::system_category(), "coproc: ring full");
+      throw std::system_error(EBUSY, std::system_category(), "coproc: the I/O backend is full");
     }
     s.core_->reading = true;
   }
