@@ -127,7 +127,9 @@ def main() -> int:
             epoll_runs = {}
         if backend == "epoll":
             epoll_runs = {}  # the main column is epoll already
-    print(f"\ncoproc benchmarks ({ctx['num_cpus']} CPUs, {ctx['date']}), median of repetitions")
+    load_avg = ctx.get("load_avg")
+    load_text = f", load average {load_avg[0]:.1f} at the start" if load_avg else ""
+    print(f"\ncoproc benchmarks ({ctx['num_cpus']} CPUs, {ctx['date']}{load_text}), median of repetitions")
     main_title = f"coproc ({backend})" if backend else "coproc"
     header = ["workload", main_title] + (["epoll (epoll/io_uring)"] if epoll_runs else []) + [
         "target", "best peer (bench/compare)"]
