@@ -3,13 +3,20 @@
 #   tcp_echo   : bench/servers/load/echo_load (CONNS connections, SIZE-byte
 #                ping-pong, DURATION s)               -> roundtrips_per_s
 #   http_hello : wrk -t WRK_THREADS -c CONNS -d DURATION s  GET /  -> requests_per_s
+# Systems: coproc (its examples on the backend they pick: io_uring where it works, or
+# what COPROC_BACKEND says), coproc-epoll (the same binaries with COPROC_BACKEND=epoll),
+# go, erlang. Each RESULT line also has the server's CPU time per operation
+# (cpu_us_per_op: utime+stime of the server process from /proc/PID/stat, read before
+# and after the load, over the operations the load client counted) and server_cores
+# (that CPU time over the load's wall time), since the load client shares the cores;
+# coproc's lines say which backend ran (backend=, from the server's open descriptors).
 #
 #   bench/servers/run.sh                  all systems x all workloads, once
 #   DURATION=5 RUNS=3 bench/servers/run.sh
 #   SYSTEMS="coproc go" WORKLOADS=tcp_echo bench/servers/run.sh
 #
 # Env: DURATION (s, default 10), RUNS (default 1; runs interleave systems),
-#      CONNS (100), SIZE (64), WRK_THREADS (2), SYSTEMS ("coproc go erlang"),
+#      CONNS (100), SIZE (64), WRK_THREADS (2), SYSTEMS ("coproc coproc-epoll go erlang"),
 #      WORKLOADS ("tcp_echo http_hello"), COPROC_BUILD_DIR (build/release),
 #      COPROC_SKIP_BUILD=1 (use the coproc binaries as they are),
 #      ERL_FLAGS (read by erl itself, e.g. "+sbwt none").
@@ -28,7 +35,7 @@ RUNS="${RUNS:-1}"
 CONNS="${CONNS:-100}"
 SIZE="${SIZE:-64}"
 WRK_THREADS="${WRK_THREADS:-2}"
-read -r -a SYSTEMS <<<"${SYSTEMS:-coproc go erlang}"
+read -r -a SYSTEMS <<<"${SYSTEMS:-coproc coproc-epoll go erlang}"
 read -r -a WORKLOADS <<<"${WORKLOADS:-tcp_echo http_hello}"
 COPROC_BUILD_DIR="${COPROC_BUILD_DIR:-$ROOT/build/release}"
 COPROC_ECHO="$COPROC_BUILD_DIR/examples/echo_server"
@@ -93,6 +100,7 @@ gobuild() { # gobuild <output> <source>
 }
 
 has_system() { local s; for s in "${SYSTEMS[@]}"; do [ "$s" = "$1" ] && return 0; done; return 1; }
+has_coproc() { has_system coproc || has_system coproc-epoll; }
 has_workload() { local w; for w in "${WORKLOADS[@]}"; do [ "$w" = "$1" ] && return 0; done; return 1; }
 
 build_all() {
@@ -113,7 +121,7 @@ build_all() {
       fi
     done
   fi
-  if has_system coproc && [ -z "${COPROC_SKIP_BUILD:-}" ]; then
+  if has_coproc && [ -z "${COPROC_SKIP_BUILD:-}" ]; then
     need_pkg cmake command -v cmake
     need_pkg ninja-build command -v ninja
     need_pkg liburing-dev test -e /usr/include/liburing.h
@@ -147,6 +155,8 @@ server_cmd() { # server_cmd <system> <workload> <port> -> sets CMD array, or ret
   case "$1/$2" in
     coproc/tcp_echo)   CMD=("$COPROC_ECHO" "$3") ;;
     coproc/http_hello) CMD=("$COPROC_HTTP" "$3") ;;
+    coproc-epoll/tcp_echo)   CMD=(env COPROC_BACKEND=epoll "$COPROC_ECHO" "$3") ;;
+    coproc-epoll/http_hello) CMD=(env COPROC_BACKEND=epoll "$COPROC_HTTP" "$3") ;;
     go/tcp_echo)       CMD=("$BUILD/go-echo" "$3") ;;
     go/http_hello)     CMD=("$BUILD/go-http" "$3") ;;
     erlang/tcp_echo)   CMD=(erl -noshell -pa "$BUILD" -run echo_server main "$3") ;;
@@ -179,6 +189,28 @@ http_check() { # http_check <port>: GET / must answer 200 with Hello, World!
   fi
 }
 
+# The server process itself: the child of its `timeout` (env and erl exec their command).
+server_proc() { # server_proc <timeout pid> -> pid, or nothing
+  local kids
+  kids="$(cat "/proc/$1/task/$1/children" 2>/dev/null || true)"
+  echo "${kids%% *}" | tr -d ' '
+}
+
+cpu_ticks() { # cpu_ticks <pid>: utime + stime (clock ticks, all threads) from /proc/PID/stat
+  local st
+  st="$(cat "/proc/$1/stat" 2>/dev/null)" || { echo ""; return 0; }
+  st="${st##*) }"   # fields from 3 on (the command name may hold spaces)
+  awk '{ print $12 + $13 }' <<<"$st"
+}
+
+coproc_backend() { # coproc_backend <pid>: io_uring or epoll, from its open descriptors
+  local links
+  links="$(ls -l "/proc/$1/fd" 2>/dev/null || true)"
+  if grep -q 'anon_inode:\[io_uring\]' <<<"$links"; then echo io_uring
+  elif grep -q 'anon_inode:\[eventpoll\]' <<<"$links"; then echo epoll
+  else echo unknown; fi
+}
+
 # The load client runs in the background and we `wait` for it, so that a
 # signal to this script is handled at once rather than after the run.
 run_load() { # run_load <output file> <command...>: bounded by DURATION + 30 s
@@ -193,10 +225,12 @@ run_load() { # run_load <output file> <command...>: bounded by DURATION + 30 s
 RESULTS="$BUILD/results-$(date +%Y%m%d-%H%M%S).txt"
 
 run_one() { # run_one <system> <workload> <run#>
-  local sys="$1" wl="$2" run="$3" port pid logf CMD=() rc=0 out=""
+  local sys="$1" wl="$2" run="$3" port pid logf CMD=() rc=0 out="" bin
+  local srv="" t0="" t1="" w0="" w1="" ops="" backend=""
   server_cmd "$sys" "$wl" 0 || return 1
-  if [ "$sys" = coproc ] && [ ! -x "${CMD[0]}" ]; then
-    log "SKIP system=coproc workload=$wl: ${CMD[0]} does not exist (not built yet)"
+  bin="${CMD[-2]}"
+  if [[ $sys == coproc* ]] && [ ! -x "$bin" ]; then
+    log "SKIP system=$sys workload=$wl: $bin does not exist (not built yet)"
     return 0
   fi
   port="$(free_port)"
@@ -208,17 +242,29 @@ run_one() { # run_one <system> <workload> <run#>
   pid=$!
   SERVER_PIDS+=("$pid")
   if wait_accepting "$pid" "$port" "$logf"; then
+    [ "$wl" = http_hello ] && http_check "$port"
+    srv="$(server_proc "$pid")"
+    if [[ $sys == coproc* ]] && [ -n "$srv" ]; then
+      backend="$(coproc_backend "$srv")"
+      [ "$sys" = coproc-epoll ] && [ "$backend" != epoll ] &&
+        log "WARNING: $sys runs on $backend, not epoll"
+    fi
+    [ -n "$srv" ] && t0="$(cpu_ticks "$srv")"
+    w0="$(date +%s.%N)"
     case "$wl" in
       tcp_echo)
         run_load "$logf.load" "$BUILD/echo_load" -port "$port" -system "$sys" \
           -c "$CONNS" -size "$SIZE" -d "${DURATION}s" || rc=$?
+        w1="$(date +%s.%N)"; [ -n "$srv" ] && t1="$(cpu_ticks "$srv")"
         sed 's/^/    /' "$logf.load" | grep -v '^    RESULT' >&2 || true
         out="$(grep '^RESULT ' "$logf.load" || true)"
+        ops="$(awk '/^echo_load: [0-9]+ round trips in/ {print $2}' "$logf.load")"
         [ "$rc" -eq 0 ] || { log "echo_load failed (rc=$rc)"; out=""; } ;;
       http_hello)
-        http_check "$port"
         run_load "$logf.load" wrk -t"$WRK_THREADS" -c"$CONNS" -d"${DURATION}s" \
           "http://127.0.0.1:$port/" || rc=$?
+        w1="$(date +%s.%N)"; [ -n "$srv" ] && t1="$(cpu_ticks "$srv")"
+        ops="$(awk '$2 == "requests" && $3 == "in" {print $1}' "$logf.load")"
         sed 's/^/    /' "$logf.load" >&2
         grep -qE 'Non-2xx|Socket errors' "$logf.load" &&
           log "WARNING: wrk reported errors for $sys (see above)"
@@ -230,6 +276,16 @@ run_one() { # run_one <system> <workload> <run#>
           log "wrk failed (rc=$rc)"; out=""
         fi ;;
     esac
+    if [ -n "$out" ]; then
+      if [ -n "$t0" ] && [ -n "$t1" ] && [ -n "$ops" ] && [ "$ops" -gt 0 ]; then
+        out="$out $(awk -v t="$((t1 - t0))" -v hz="$(getconf CLK_TCK)" -v n="$ops" \
+          -v w0="$w0" -v w1="$w1" 'BEGIN { s = t / hz
+            printf "cpu_us_per_op=%.2f server_cores=%.2f", s / n * 1e6, s / (w1 - w0) }')"
+      else
+        log "WARNING: no CPU time for $sys $wl (server pid '${srv}', ops '${ops}')"
+      fi
+      [ -n "$backend" ] && out="$out backend=$backend"
+    fi
   else
     rc=1
   fi
@@ -250,28 +306,46 @@ print_table() {
   echo
   echo "Median of $RUNS run(s), ${DURATION}s each, $CONNS connections, $(nproc) cores shared by server and load client:"
   awk -v systems="${SYSTEMS[*]}" -v workloads="${WORKLOADS[*]}" '
-    { for (i = 1; i <= NF; i++) { split($i, kv, "="); f[kv[1]] = kv[2] }
-      k = f["workload"] SUBSEP f["system"]; n[k]++; v[k, n[k]] = f["value"]; unit[f["workload"]] = f["unit"] }
+    { delete f
+      for (i = 1; i <= NF; i++) { split($i, kv, "="); f[kv[1]] = kv[2] }
+      add(f["workload"], "rate", f["system"], f["value"]); unit[f["workload"]] = f["unit"]
+      if ("cpu_us_per_op" in f) add(f["workload"], "cpu", f["system"], f["cpu_us_per_op"])
+      if ("server_cores" in f) add(f["workload"], "cores", f["system"], f["server_cores"]) }
+    function add(w, m, s, x,   k) { k = w SUBSEP m SUBSEP s; n[k]++; v[k, n[k]] = x }
     function median(k,   m, i, j, t, a) {
       m = n[k]; for (i = 1; i <= m; i++) a[i] = v[k, i] + 0
       for (i = 2; i <= m; i++) { t = a[i]; for (j = i - 1; j >= 1 && a[j] > t; j--) a[j + 1] = a[j]; a[j + 1] = t }
       return (m % 2) ? a[(m + 1) / 2] : (a[m / 2] + a[m / 2 + 1]) / 2 }
+    function row(w, m, label, fmt, higher,   s, k, x, best, bestname, cp, ep) {
+      printf "%-12s %-10s", w, label
+      best = ""; bestname = ""; cp = ""; ep = ""
+      for (s = 1; s <= ns; s++) {
+        k = w SUBSEP m SUBSEP S[s]
+        if (!(k in n)) { printf " %12s", "-"; continue }
+        x = median(k); printf " %12" fmt, x
+        if (S[s] == "coproc") cp = x
+        else if (S[s] == "coproc-epoll") ep = x
+        else if (best == "" || (higher ? x > best : x < best)) { best = x; bestname = S[s] }
+      }
+      if (m == "cores") { printf "\n"; return }
+      if (cp != "" && best != "" && best > 0) printf "  %-17s", sprintf("%.2fx (vs %s)", cp / best, bestname)
+      else printf "  %-17s", "-"
+      if (cp != "" && ep != "" && cp > 0) printf "  %.2fx\n", ep / cp; else printf "  -\n"
+    }
     END {
       ns = split(systems, S, " "); nw = split(workloads, W, " ")
-      printf "%-12s %-6s", "workload", "unit"; for (s = 1; s <= ns; s++) printf " %12s", S[s]
-      printf "  %s\n", "coproc/best-peer"
-      for (w = 1; w <= nw; w++) {
-        printf "%-12s %-6s", W[w], (W[w] in unit) ? unit[W[w]] : "-"
-        best = 0; bestname = ""; cp = 0
-        for (s = 1; s <= ns; s++) {
-          k = W[w] SUBSEP S[s]
-          if (k in n) { m = median(k); printf " %12.0f", m
-            if (S[s] == "coproc") cp = m; else if (m > best) { best = m; bestname = S[s] } }
-          else printf " %12s", "-"
-        }
-        if (cp > 0 && best > 0) printf "  %.2fx (vs %s)\n", cp / best, bestname; else printf "  -\n"
+      printf "%-12s %-10s", "workload", "unit"; for (s = 1; s <= ns; s++) printf " %12s", S[s]
+      printf "  %-17s  %s\n", "coproc/best-peer", "epoll/io_uring"
+      for (w = 1; w <= nw; w++) if ((W[w] SUBSEP "rate" SUBSEP "coproc") in n || W[w] in unit) {
+        row(W[w], "rate", (W[w] in unit) ? unit[W[w]] : "-", ".0f", 1)
+        row(W[w], "cpu", "us cpu/op", ".2f", 0)
+        row(W[w], "cores", "srv cores", ".2f", 0)
       }
     }' "$RESULTS"
+  echo "(us cpu/op: the server process's user+system CPU per round trip or request; srv cores:"
+  echo " that CPU over the load's wall time; coproc/best-peer: vs the fastest peer, and on CPU"
+  echo " rows vs the cheapest; epoll/io_uring: coproc-epoll / coproc; for rates below 1 is"
+  echo " slower, for CPU above 1 costs more.)"
   echo "(RESULT lines: $RESULTS)"
 }
 
