@@ -127,8 +127,10 @@ class loop {
   pcb* rq_head_ = nullptr;
   pcb* rq_tail_ = nullptr;
   std::size_t rq_len_ = 0;
-  pcb* front_last_ = nullptr;  // the last process readied ahead by the running one
-  std::vector<pcb*> exits_;    // processes an exit signal has doomed, not yet torn down
+  unsigned front_budget_ = 0;        // spawns this turn that may still jump the queue
+  unsigned spawns_since_check_ = 0;  // placement: spawns since the last decision
+  pcb* front_last_ = nullptr;        // the last process readied ahead by the running one
+  std::vector<pcb*> exits_;          // processes an exit signal has doomed, not yet torn down
   // Every live process on this core (for shutdown), intrusive through pcb::all_*.
   pcb* all_ = nullptr;
 
@@ -147,10 +149,6 @@ class loop {
   std::vector<unsigned> wake_list_;             // cores sent to since the last flush
   std::vector<bool> wake_listed_;
 
-  // Placement.
-  unsigned spawn_target_;
-  unsigned spawns_since_check_ = 0;
-
   // Process identity.
   std::uint64_t number_next_ = 0;  // a block of process numbers taken from the runtime
   std::uint64_t number_end_ = 0;
@@ -159,7 +157,7 @@ class loop {
   std::vector<std::uint32_t> free_indices_;
   std::uint32_t fresh_next_ = 0;
   std::uint32_t fresh_end_ = 0;
-  unsigned front_budget_ = 0;  // spawns this turn that may still jump the queue
+  unsigned spawn_target_;  // placement: where spawns go until the next decision
 
   // Sockets, sleep and cross-thread wakeups.
   std::unique_ptr<io_backend> io_;
