@@ -3,7 +3,7 @@
 //   int main() { return coproc::run([]() -> process { ...; co_return; }); }
 //
 // A runtime starts `cores` loop threads, each with its own io_uring ring, run queue
-// and timer heap. run(main_fn) spawns main_fn on core 0 and returns when it ends: 0
+// and timer wheel. run(main_fn) spawns main_fn on core 0 and returns when it ends: 0
 // for a normal exit, 1 when it ended by an exception. Other processes keep running
 // until the runtime is destroyed, which stops every process left (destroying their
 // frames, so their destructors run), frees every queued message and joins the threads.

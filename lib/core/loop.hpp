@@ -1,7 +1,7 @@
 // lib/core/loop.hpp - one core's event loop.
 //
 // A loop is a thread that owns: a run queue of processes, the mailboxes of its
-// processes, a timer heap, one io_uring ring, and the receiving ends of one
+// processes, a timer wheel, one io_uring ring, and the receiving ends of one
 // single-producer queue from every other core (plus one multi-producer queue for
 // threads that are not cores). Everything here is touched only by the loop's own
 // thread, except the members marked "any thread".
@@ -20,7 +20,7 @@
 #include "coproc/detail/pcb.hpp"
 #include "coproc/runtime.hpp"
 #include "lib/core/process_table.hpp"
-#include "lib/time/timer_heap.hpp"
+#include "lib/time/timer_wheel.hpp"
 
 namespace coproc::detail {
 
@@ -87,7 +87,7 @@ class loop {
   std::uint64_t next_ref() noexcept;
   std::uint32_t allocate_index();
   std::uint64_t next_serial() noexcept;
-  timer_heap& timers() noexcept { return timers_; }
+  timer_wheel& timers() noexcept { return timers_; }
   // A free submission entry of this core's ring (submits first if the queue is full),
   // or nullptr if the kernel will not take more now. Entries go to the kernel once per
   // loop turn, in one io_uring_submit, so a burst of operations costs one syscall.
@@ -150,7 +150,7 @@ class loop {
   // Every live process on this core (for shutdown), intrusive through pcb::all_*.
   pcb* all_ = nullptr;
 
-  timer_heap timers_;
+  timer_wheel timers_;
 
   // Cross-core traffic. inbound_[c] is written only by core c.
   std::vector<
