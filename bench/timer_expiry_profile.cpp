@@ -2,14 +2,16 @@
 // (bench/callgrind-timers runs it). Not a timing benchmark: under valgrind only the
 // instruction and cache-miss counts mean anything.
 //
-// One core on a manual_clock, N processes each in `receive ... after 10 ms`. Each phase
-// zeroes callgrind's counters, advances the clock by 10 ms, waits until all N timers
-// have fired and been handled, and dumps the counters under its name:
+// One core on a manual_clock, N processes each in `receive ... after 10 ms`, armed in
+// 100 groups 100 us apart, so the deadlines spread over 10 ms as in a real burst (equal
+// deadlines would flatter a heap: its sift stops at once on equal keys). A phase zeroes
+// callgrind's counters, advances the clock in 100 us steps (one loop turn each) until
+// N timeouts have been handled, and dumps the counters as "<phase> <expiries>":
 //   burst  - each process ends after its timeout: fire, resume, the process's end and
 //            its teardown;
-//   steady - each process loops: fire, resume and arming the next `after` (the phase
-//            is measured on the third round, with every process already waiting).
-// bench/callgrind-timers divides each dump's counts by N.
+//   steady - each process loops: fire, resume and arming its next `after` (measured
+//            on the third round, with every process already waiting).
+// bench/callgrind-timers divides each dump's counts by its expiries.
 //
 // Valgrind 3.19 holds its global lock across a blocking io_uring_enter, so a loop asleep
 // in its ring would stall every other thread. So the runtime has two cores that spin
@@ -24,6 +26,7 @@
 #include <coproc/coproc.hpp>
 #include <cstdio>
 #include <cstdlib>
+#include <string>
 
 namespace {
 
@@ -43,8 +46,8 @@ process burst_proc() {
   note_fired();
 }
 
-process steady_proc(int rounds) {
-  for (int i = 0; i < rounds; ++i) {
+process steady_proc() {
+  for (;;) {
     g_waiting.fetch_add(1, std::memory_order_relaxed);
     co_await receive(after(10ms, [] {}));
     note_fired();
@@ -58,12 +61,39 @@ process wait_for(std::atomic<long>& counter, long target) {
   while (counter.load(std::memory_order_relaxed) < target) co_await yield();
 }
 
-process phase(const char* name, manual_clock& clk, long fired_target) {
-  CALLGRIND_ZERO_STATS;
-  clk.advance(10ms);
-  co_await wait_for(g_fired, fired_target);
+// Moves the clock on by 100 us and lets the loop turn.
+process step(manual_clock& clk) {
+  clk.advance(100us);
+  co_await yield();
+}
+
+// Spawns n processes in 100 groups, each group armed 100 us after the one before.
+template <class F>
+process spawn_spread(manual_clock& clk, long n, F body) {
+  const long base = g_waiting.load();
+  for (long group = 1; group <= 100; ++group) {
+    for (long i = (group - 1) * n / 100; i < group * n / 100; ++i) spawn_on(0, body);
+    co_await wait_for(g_waiting, base + group * n / 100);
+    co_await step(clk);
+  }
+}
+
+// Steps the clock until n more timeouts have been handled (and, for looping processes,
+// n more receives have been re-armed).
+process run_until_fired(manual_clock& clk, long n, bool rearm) {
+  const long fired = g_fired.load();
+  const long waiting = g_waiting.load();
+  while (g_fired.load() < fired + n) co_await step(clk);
+  if (rearm) co_await wait_for(g_waiting, waiting + n);
   co_await yield();  // the last process's teardown runs right after its resume
-  CALLGRIND_DUMP_STATS_AT(name);
+}
+
+process phase(const char* name, manual_clock& clk, long n, bool rearm) {
+  CALLGRIND_ZERO_STATS;
+  const long fired = g_fired.load();
+  co_await run_until_fired(clk, n, rearm);
+  const std::string label = std::string(name) + " " + std::to_string(g_fired.load() - fired);
+  CALLGRIND_DUMP_STATS_AT(label.c_str());
 }
 
 }  // namespace
@@ -73,22 +103,11 @@ int main(int argc, char** argv) {
   manual_clock clk;
   runtime rt{options{.cores = 2, .spin = std::chrono::hours(1), .clock = &clk}};
   const int rc = rt.run([n, &clk]() -> process {
-    for (long i = 0; i < n; ++i) spawn_on(0, burst_proc);
-    co_await wait_for(g_waiting, n);
-    co_await phase("burst", clk, n);
-
-    g_waiting = 0;
-    g_fired = 0;
-    for (long i = 0; i < n; ++i) spawn_on(0, steady_proc, 4);
-    for (long round = 1; round <= 4; ++round) {
-      co_await wait_for(g_waiting, n * round);
-      if (round == 3) {
-        co_await phase("steady", clk, n * round);
-      } else {
-        clk.advance(10ms);
-        co_await wait_for(g_fired, n * round);
-      }
-    }
+    co_await spawn_spread(clk, n, burst_proc);
+    co_await phase("burst", clk, n, false);
+    co_await spawn_spread(clk, n, steady_proc);
+    co_await run_until_fired(clk, 2 * n, true);
+    co_await phase("steady", clk, n, true);
   });
   std::printf("timers=%ld\n", n);
   return rc;
