@@ -27,8 +27,8 @@ using namespace std::chrono_literals;
 using clk = std::chrono::steady_clock;
 
 void result(const char* w, const char* metric, double value, const char* unit) {
-  std::printf("RESULT system=coproc workload=%s metric=%s value=%.3f unit=%s\n", w, metric, value,
-              unit);
+  std::printf("RESULT system=coproc workload=%s metric=%s value=%.3f unit=%s\n", w, metric,
+              value, unit);
   std::fflush(stdout);
 }
 
@@ -171,7 +171,8 @@ process spawn_idle() {
   const std::int64_t rss1 = vm_rss();
   for (const pid& p : pids) send(p, atom<"stop">{});
   result("spawn_idle", "spawn_ms", ms_since(t0, t1), "ms");
-  result("spawn_idle", "rss_bytes_per_process", static_cast<double>(rss1 - rss0) / kIdle, "bytes");
+  result("spawn_idle", "rss_bytes_per_process", static_cast<double>(rss1 - rss0) / kIdle,
+         "bytes");
 }
 
 // --------------------------------------------------------------- fanin
@@ -301,8 +302,8 @@ process selective_receiver(pid main) {
   }
   // The junk must still be queued: take it out, counting, without waiting.
   int left = 0;
-  while (
-      co_await receive([](atom<"junk">, int) { return true; }, after(0ms, [] { return false; }))) {
+  while (co_await receive([](atom<"junk">, int) { return true; },
+                          after(0ms, [] { return false; }))) {
     ++left;
   }
   send(main, atom<"done">{}, left, bad);
@@ -313,9 +314,8 @@ process selective() {
   for (int i = 0; i < kJunk; ++i) send(recv, atom<"junk">{}, i);
   const auto t0 = clk::now();
   for (int i = 0; i < kSelective; ++i) send(recv, atom<"msg">{}, i);
-  auto [left, bad] = co_await receive([](atom<"done">, int l, int b) {
-    return std::pair<int, int>{l, b};
-  });
+  auto [left, bad] = co_await receive(
+      [](atom<"done">, int l, int b) { return std::pair<int, int>{l, b}; });
   const auto t1 = clk::now();
   if (bad >= 0) fail("selective: message out of order at", bad);
   if (left != kJunk) fail("selective: junk left", left, kJunk);
@@ -353,22 +353,14 @@ int main(int argc, char** argv) {
   }
 
   process (*body)() = nullptr;
-  if (workload == "ring")
-    body = ring;
-  else if (workload == "skynet")
-    body = skynet;
-  else if (workload == "spawn_idle")
-    body = spawn_idle;
-  else if (workload == "fanin")
-    body = fanin;
-  else if (workload == "timers")
-    body = timers;
-  else if (workload == "timers_steady")
-    body = timers_steady;
-  else if (workload == "selective")
-    body = selective;
-  else if (workload != "pingpong" && workload != "pingpong_cross")
-    return usage();
+  if (workload == "ring") body = ring;
+  else if (workload == "skynet") body = skynet;
+  else if (workload == "spawn_idle") body = spawn_idle;
+  else if (workload == "fanin") body = fanin;
+  else if (workload == "timers") body = timers;
+  else if (workload == "timers_steady") body = timers_steady;
+  else if (workload == "selective") body = selective;
+  else if (workload != "pingpong" && workload != "pingpong_cross") return usage();
 
   runtime rt{options{.cores = cores}};
   if (workload == "pingpong_cross" && rt.cores() < 2) {
