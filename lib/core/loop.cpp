@@ -358,20 +358,17 @@ std::uint64_t loop::next_serial() noexcept {
 bool loop::fire_due_timers() {
   if (timers_.empty()) return false;
   const std::int64_t now = rt_.now_ns();  // one clock read for all this turn fires
-  // A process whose timeout fired goes ahead of the run queue, as one woken by a
-  // message does: behind a burst of new processes it would be late by however long they
-  // take to start. So a turn fires at most its front share; what is left stays due in
-  // the wheel for the next turn, ahead again, and the queue's back still moves.
+  // A process whose timeout fired goes ahead of the run queue (within a turn's front
+  // share, so the queue's back still moves), as one woken by a message does: behind a
+  // burst of new processes it would be late by however long they take to start.
   front_budget_ = kBatch - kFifoShare;
   front_last_ = nullptr;
-  unsigned fired = 0;
-  while (fired < kBatch - kFifoShare) {
-    timer_node* t = timers_.pop_due(now);
-    if (t == nullptr) break;
+  bool any = false;
+  while (timer_node* t = timers_.pop_due(now)) {
     t->fire(t);
-    ++fired;
+    any = true;
   }
-  return fired > 0;
+  return any;
 }
 
 void wake_timed_out(receive_wait* w) noexcept {
