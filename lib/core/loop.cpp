@@ -357,12 +357,7 @@ std::uint64_t loop::next_serial() noexcept {
 
 bool loop::fire_due_timers() {
   if (timers_.empty()) return false;
-  const std::int64_t now = rt_.now_ns();  // one clock read for all this turn fires
-  // A process whose timeout fired goes ahead of the run queue (within a turn's front
-  // share, so the queue's back still moves), as one woken by a message does: behind a
-  // burst of new processes it would be late by however long they take to start.
-  front_budget_ = kBatch - kFifoShare;
-  front_last_ = nullptr;
+  const std::int64_t now = rt_.now_ns();
   bool any = false;
   while (timer_node* t = timers_.pop_due(now)) {
     t->fire(t);
@@ -375,7 +370,7 @@ void wake_timed_out(receive_wait* w) noexcept {
   pcb* p = w->owner;
   w->timed_out = true;
   p->waiting = nullptr;
-  p->home->make_runnable_soon(p);
+  p->home->make_runnable(p);
 }
 
 // ---- 3. processes ----
