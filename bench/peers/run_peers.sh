@@ -12,7 +12,7 @@ set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 BUILD="$HERE/build"
 SYSTEMS=(coproc erlang go caf)
-WORKLOADS=(ring pingpong skynet spawn_idle fanin timers selective)
+WORKLOADS=(ring pingpong skynet spawn_idle fanin timers timers_steady selective)
 TIMEOUT="${PEERS_TIMEOUT:-120}"  # seconds per single run
 # PEERS_SKIP_BUILD=1: run what is already built (bench/compare builds once, up front).
 

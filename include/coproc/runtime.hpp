@@ -4,7 +4,7 @@
 //
 // A runtime starts `cores` loop threads, each with its own I/O backend (an io_uring
 // ring, or epoll where io_uring is blocked: see io_backend_kind), run queue and timer
-// heap. run(main_fn) spawns main_fn on core 0 and returns when it ends: 0
+// wheel. run(main_fn) spawns main_fn on core 0 and returns when it ends: 0
 // for a normal exit, 1 when it ended by an exception. Other processes keep running
 // until the runtime is destroyed, which stops every process left (destroying their
 // frames, so their destructors run), frees every queued message and joins the threads.

@@ -3,7 +3,7 @@
 //   timer_ref t = send_after(100ms, pid, :tick);
 //   bool was_pending = cancel_timer(t);
 //
-// The timer lives in the heap of the calling core (core 0 when called from outside a
+// The timer lives in the timer wheel of the calling core (core 0 when called from outside a
 // process). cancel_timer may be called from any thread: it returns true if it stopped
 // the message from being sent, false if the message was already sent (or cancelled).
 #pragma once

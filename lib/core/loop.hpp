@@ -1,7 +1,7 @@
 // lib/core/loop.hpp - one core's event loop.
 //
 // A loop is a thread that owns: a run queue of processes, the mailboxes of its
-// processes, a timer heap, one I/O backend (lib/io/backend.hpp: an io_uring ring or an
+// processes, a timer wheel, one I/O backend (lib/io/backend.hpp: an io_uring ring or an
 // epoll instance), and the receiving ends of one
 // single-producer queue from every other core (plus one multi-producer queue for
 // threads that are not cores). Everything here is touched only by the loop's own
@@ -20,7 +20,7 @@
 #include "coproc/runtime.hpp"
 #include "lib/core/process_table.hpp"
 #include "lib/io/backend.hpp"
-#include "lib/time/timer_heap.hpp"
+#include "lib/time/timer_wheel.hpp"
 
 namespace coproc::detail {
 
@@ -83,7 +83,7 @@ class loop {
   std::uint64_t next_ref() noexcept;
   std::uint32_t allocate_index();
   std::uint64_t next_serial() noexcept;
-  timer_heap& timers() noexcept { return timers_; }
+  timer_wheel& timers() noexcept { return timers_; }
   // This core's I/O: every socket operation of its processes goes through it.
   io_backend& io() noexcept { return *io_; }
 
@@ -134,7 +134,7 @@ class loop {
   // Every live process on this core (for shutdown), intrusive through pcb::all_*.
   pcb* all_ = nullptr;
 
-  timer_heap timers_;
+  timer_wheel timers_;
 
   // Cross-core traffic. inbound_[c] is written only by core c.
   std::vector<

@@ -274,12 +274,11 @@ std::int64_t now_ns() noexcept {
 
 void arm_timer(timer_node* t, std::int64_t deadline) noexcept {
   t->deadline = deadline;
-  try {
-    t_loop->timers().push(t);
-  } catch (...) {
-    // Out of memory growing the heap: fire at once rather than never.
-    t->fire(t);
-  }
+  timer_wheel& wheel = t_loop->timers();
+  // An empty wheel may not have seen the time for a while: tell it, so this deadline
+  // lands in a low level. One clock read, only when the core has no other timer.
+  if (wheel.empty()) wheel.catch_up(t_loop->rt().now_ns());
+  wheel.push(t);
 }
 
 void disarm_timer(timer_node* t) noexcept {

@@ -14,7 +14,7 @@
 // Readiness is polled with epoll_wait(0) by reap() while operations are parked (every
 // turn while events keep coming, else every kPollEvery turns, so that a loop busy with
 // messages still serves its sockets), and with a timeout by wait() when the loop sleeps.
-// Deadlines are timers on the loop's timer heap. Cross-thread wakeups write an eventfd
+// Deadlines are timers on the loop's timer wheel. Cross-thread wakeups write an eventfd
 // that the epoll set watches.
 #include <fcntl.h>
 #include <sys/epoll.h>

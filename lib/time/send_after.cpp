@@ -1,6 +1,6 @@
 // lib/time/send_after.cpp - send_after records and cancel_timer.
 //
-// A delayed_send is shared by the timer heap of the core that armed it and by every
+// A delayed_send is shared by the timer wheel of the core that armed it and by every
 // timer_ref to it (an atomic count). Its state moves once, pending -> fired or
 // pending -> cancelled, by compare-exchange, so cancel_timer from any thread answers
 // exactly whether the message will be sent. Only the home core touches the message.
@@ -17,12 +17,12 @@ namespace coproc::detail {
 
 struct delayed_send {
   enum : int { pending, fired, cancelled };
-  timer_node timer;  // first member: the heap hands us back this address
+  timer_node timer;  // first member: the wheel hands us back this address
   pid to;
   message_node* msg = nullptr;
   loop* home = nullptr;
   std::atomic<int> state{pending};
-  std::atomic<int> refs{2};  // the heap's and the first timer_ref's
+  std::atomic<int> refs{2};  // the wheel's and the first timer_ref's
 };
 
 namespace {
@@ -54,11 +54,9 @@ void on_discard(timer_node* t) noexcept {
 void arm_delayed(loop& l, delayed_send* d) noexcept {
   d->timer.fire = &on_fire;
   d->timer.discard = &on_discard;
-  try {
-    l.timers().push(&d->timer);
-  } catch (...) {
-    on_fire(&d->timer);
-  }
+  timer_wheel& wheel = l.timers();
+  if (wheel.empty()) wheel.catch_up(l.rt().now_ns());  // as arm_timer does
+  wheel.push(&d->timer);
 }
 
 delayed_send* schedule_send(std::int64_t delay_ns, const pid& to, message_node* msg) {
@@ -86,7 +84,7 @@ bool cancel_send(delayed_send* d) noexcept {
                                         std::memory_order_acq_rel)) {
     return false;
   }
-  // On the home core we can drop it from the heap now; elsewhere it is dropped when due.
+  // On the home core we can drop it from the wheel now; elsewhere it is dropped when due.
   if (t_loop != nullptr && t_loop == d->home && d->timer.armed()) {
     t_loop->timers().remove(&d->timer);
     on_discard(&d->timer);

@@ -2,6 +2,7 @@
 // Event-based actors on the default (work-stealing) scheduler.
 // Build: g++ -O2 -std=c++17 -o build/caf-peers caf/peers.cpp -lcaf_core -lpthread
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -284,6 +285,67 @@ void timers(actor_system& sys) {
   result("timers", "late_p99_us", pct(99), "us");
 }
 
+// ------------------------------------------------------- timers_steady
+// Lateness histogram: 1 us buckets up to 1 s; the last bucket is 1 s or more.
+constexpr int64_t hist_us = 1000000;
+std::vector<std::atomic<uint64_t>>* g_hist = nullptr;
+
+struct steady_state {
+  clk::time_point deadline;
+};
+
+// A behaviour that is only `after(10ms)`: CAF requests the timeout again each time
+// the actor waits with it, so the handler runs every 10 ms until the actor quits.
+behavior steady_proc(stateful_actor<steady_state>* self, actor main,
+                     clk::time_point end) {
+  self->state.deadline = clk::now() + std::chrono::milliseconds(10);
+  return {
+    after(std::chrono::milliseconds(10)) >>
+      [=] {
+        auto now = clk::now();
+        auto late = std::chrono::duration_cast<std::chrono::microseconds>(
+                      now - self->state.deadline).count();
+        late = std::min<int64_t>(std::max<int64_t>(late, 0), hist_us);
+        (*g_hist)[static_cast<size_t>(late)].fetch_add(1, std::memory_order_relaxed);
+        if (now >= end) {
+          self->send(main, done_atom::value);
+          self->quit();
+          return;
+        }
+        self->state.deadline = clk::now() + std::chrono::milliseconds(10);
+      },
+  };
+}
+
+void timers_steady(actor_system& sys) {
+  constexpr int n = 100000;
+  std::vector<std::atomic<uint64_t>> hist(hist_us + 1);
+  g_hist = &hist;
+  scoped_actor self{sys};
+  auto main = actor_cast<actor>(self);
+  auto t0 = clk::now();
+  auto end = t0 + std::chrono::seconds(3);
+  for (int i = 0; i < n; ++i)
+    sys.spawn(steady_proc, main, end);
+  int i = 0;
+  self->receive_for(i, n)([](done_atom) {});
+  auto secs = ms_since(t0) / 1e3;
+  uint64_t total = 0;
+  for (auto& c : hist)
+    total += c.load();
+  auto rank = [&](uint64_t per_mille) {
+    uint64_t r = std::max<uint64_t>(1, (total * per_mille + 999) / 1000), seen = 0;
+    for (size_t b = 0; b < hist.size(); ++b)
+      if ((seen += hist[b].load()) >= r)
+        return double(b);
+    return double(hist_us);
+  };
+  result("timers_steady", "late_p50_us", rank(500), "us");
+  result("timers_steady", "late_p99_us", rank(990), "us");
+  result("timers_steady", "late_p999_us", rank(999), "us");
+  result("timers_steady", "expiries_per_s", total / secs, "expiries/s");
+}
+
 // ----------------------------------------------------------- selective
 struct sel_state {
   int32_t next = 0;
@@ -334,6 +396,7 @@ int main(int argc, char** argv) {
   std::map<std::string, void (*)(actor_system&)> workloads{
     {"ring", ring},       {"pingpong", pingpong},     {"skynet", skynet},
     {"spawn_idle", spawn_idle}, {"fanin", fanin},      {"timers", timers},
+    {"timers_steady", timers_steady},
     {"selective", selective},
   };
   auto it = argc > 1 ? workloads.find(argv[1]) : workloads.end();

@@ -3,7 +3,7 @@
 //
 //   coproc-peers <workload> [--cores N]
 //
-// workload: ring pingpong pingpong_cross skynet spawn_idle fanin timers selective
+// workload: ring pingpong pingpong_cross skynet spawn_idle fanin timers timers_steady selective
 // --cores N: the runtime's event loops (default 0 = every hardware core).
 // Prints `RESULT system=coproc workload=... metric=... value=... unit=...` lines;
 // exits 1 when a validity check fails, 2 on a usage error.
@@ -231,6 +231,64 @@ process timers() {
   result("timers", "late_p99_us", pct(99), "us");
 }
 
+// ------------------------------------------------------- timers_steady
+constexpr int kSteady = 100'000;
+constexpr auto kSteadyFor = 3s;
+constexpr std::int64_t kHistUs = 1'000'000;  // 1 us buckets up to 1 s; the last: 1 s or more
+
+// One lateness histogram per core: a process records only into its own core's, so no
+// atomics; main reads them after every process has said it is done.
+std::vector<std::vector<std::uint32_t>> g_hist;
+
+process steady_proc(pid main, clk::time_point end) {
+  std::vector<std::uint32_t>& hist = g_hist[self().core];
+  for (;;) {
+    const auto deadline = clk::now() + 10ms;
+    co_await receive(after(10ms, [] {}));  // receive after 10 -> ok end, in a loop
+    const auto now = clk::now();
+    const auto late = std::chrono::duration_cast<std::chrono::microseconds>(now - deadline);
+    if (late.count() < 0) fail("timers_steady: a timeout fired early", late.count());
+    ++hist[static_cast<std::size_t>(std::clamp<std::int64_t>(late.count(), 0, kHistUs))];
+    if (now >= end) break;
+  }
+  send(main, atom<"done">{});
+}
+
+// Nearest rank p (per mille) of the merged histogram.
+double hist_rank(const std::vector<std::uint64_t>& h, std::uint64_t total, int per_mille) {
+  const std::uint64_t rank = std::max<std::uint64_t>(1, (total * per_mille + 999) / 1000);
+  std::uint64_t seen = 0;
+  for (std::size_t i = 0; i < h.size(); ++i) {
+    seen += h[i];
+    if (seen >= rank) return static_cast<double>(i);
+  }
+  return static_cast<double>(h.size() - 1);
+}
+
+process timers_steady() {
+  const pid main = self();
+  g_hist.assign(runtime_stats().size(), std::vector<std::uint32_t>(kHistUs + 1));
+  const auto t0 = clk::now();
+  const auto end = t0 + kSteadyFor;
+  for (int i = 0; i < kSteady; ++i) spawn(steady_proc, main, end);
+  for (int i = 0; i < kSteady; ++i) co_await receive<atom<"done">>();
+  const auto t1 = clk::now();
+  std::vector<std::uint64_t> h(kHistUs + 1);
+  std::uint64_t total = 0;
+  for (const auto& core : g_hist) {
+    for (std::size_t i = 0; i < h.size(); ++i) {
+      h[i] += core[i];
+      total += core[i];
+    }
+  }
+  if (total < static_cast<std::uint64_t>(kSteady)) fail("timers_steady: too few expiries", total);
+  result("timers_steady", "late_p50_us", hist_rank(h, total, 500), "us");
+  result("timers_steady", "late_p99_us", hist_rank(h, total, 990), "us");
+  result("timers_steady", "late_p999_us", hist_rank(h, total, 999), "us");
+  result("timers_steady", "expiries_per_s", static_cast<double>(total) / s_since(t0, t1),
+         "expiries/s");
+}
+
 // ----------------------------------------------------------- selective
 constexpr int kJunk = 1'000;
 constexpr int kSelective = 100'000;
@@ -269,7 +327,7 @@ process selective() {
 int usage() {
   std::fprintf(stderr,
                "usage: coproc-peers <ring|pingpong|pingpong_cross|skynet|spawn_idle|fanin|"
-               "timers|selective> [--cores N]\n");
+               "timers|timers_steady|selective> [--cores N]\n");
   return 2;
 }
 
@@ -300,6 +358,7 @@ int main(int argc, char** argv) {
   else if (workload == "spawn_idle") body = spawn_idle;
   else if (workload == "fanin") body = fanin;
   else if (workload == "timers") body = timers;
+  else if (workload == "timers_steady") body = timers_steady;
   else if (workload == "selective") body = selective;
   else if (workload != "pingpong" && workload != "pingpong_cross") return usage();
 

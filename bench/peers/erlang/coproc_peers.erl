@@ -4,6 +4,9 @@
 -module(coproc_peers).
 -export([main/1]).
 
+%% timers_steady: lateness histogram of 1 us buckets up to 1 s.
+-define(HIST_US, 1000000).
+
 main([W]) ->
     Code = try run(list_to_atom(W)) of
                ok -> 0
@@ -123,6 +126,25 @@ run(timers) ->
     result(timers, late_p50_us, pct(Sorted, N, 50), us),
     result(timers, late_p99_us, pct(Sorted, N, 99), us);
 
+%% ------------------------------------------------------ timers_steady
+%% Lateness histogram: 1 us buckets up to 1 s (the last: 1 s or more), in a
+%% counters array (write_concurrency: per-scheduler cells, no contention).
+run(timers_steady) ->
+    N = 100000,
+    Main = self(),
+    Hist = counters:new(?HIST_US + 1, [write_concurrency]),
+    T0 = now_ns(),
+    End = erlang:monotonic_time(microsecond) + 3000000,
+    [spawn(fun() -> steady_proc(Main, End, Hist) end) || _ <- lists:seq(1, N)],
+    [receive done -> ok end || _ <- lists:seq(1, N)],
+    T1 = now_ns(),
+    Counts = [counters:get(Hist, I) || I <- lists:seq(1, ?HIST_US + 1)],
+    Total = lists:sum(Counts),
+    result(timers_steady, late_p50_us, hist_rank(Counts, Total, 500), us),
+    result(timers_steady, late_p99_us, hist_rank(Counts, Total, 990), us),
+    result(timers_steady, late_p999_us, hist_rank(Counts, Total, 999), us),
+    result(timers_steady, expiries_per_s, Total / ((T1 - T0) / 1.0e9), 'expiries/s');
+
 %% ---------------------------------------------------------- selective
 run(selective) ->
     Junk = 1000, N = 100000,
@@ -188,6 +210,25 @@ timer_proc(Main) ->
     Deadline = erlang:monotonic_time(microsecond) + 10000,
     receive after 10 -> ok end,
     Main ! {late, erlang:monotonic_time(microsecond) - Deadline}.
+
+steady_proc(Main, End, Hist) ->
+    Deadline = erlang:monotonic_time(microsecond) + 10000,
+    receive after 10 -> ok end,
+    Now = erlang:monotonic_time(microsecond),
+    counters:add(Hist, min(max(Now - Deadline, 0), ?HIST_US) + 1, 1),
+    if Now >= End -> Main ! done;
+       true -> steady_proc(Main, End, Hist)
+    end.
+
+%% Nearest rank PerMille of a histogram given as a list of counts (bucket 0 first).
+hist_rank(Counts, Total, PerMille) ->
+    hist_rank(Counts, max(1, (Total * PerMille + 999) div 1000), 0, 0).
+hist_rank([], _Rank, _Seen, I) -> I - 1;
+hist_rank([C | Rest], Rank, Seen, I) ->
+    case Seen + C >= Rank of
+        true -> I;
+        false -> hist_rank(Rest, Rank, Seen + C, I + 1)
+    end.
 
 collect_late(0, Acc) -> Acc;
 collect_late(K, Acc) -> receive {late, L} -> collect_late(K - 1, [L | Acc]) end.

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -247,6 +248,71 @@ func timers() {
 	result("timers", "late_p99_us", pct(99), "us")
 }
 
+// ------------------------------------------------------- timers_steady
+
+// Lateness histogram: 1 us buckets up to 1 s; the last bucket is 1 s or more.
+const histUs = 1000000
+
+func timersSteady() {
+	const n = 100000
+	hist := make([]uint64, histUs+1)
+	var wg sync.WaitGroup
+	wg.Add(n)
+	t0 := time.Now()
+	end := t0.Add(3 * time.Second)
+	for i := 0; i < n; i++ {
+		go func() {
+			defer wg.Done()
+			mbox := make(chan struct{}) // nobody ever sends here
+			t := time.NewTimer(10 * time.Millisecond)
+			deadline := time.Now().Add(10 * time.Millisecond)
+			for {
+				select { // receive ... after 10 ms, in a loop
+				case <-mbox:
+				case <-t.C:
+				}
+				now := time.Now()
+				late := now.Sub(deadline).Microseconds()
+				if late < 0 {
+					late = 0
+				} else if late > histUs {
+					late = histUs
+				}
+				atomic.AddUint64(&hist[late], 1)
+				if !now.Before(end) {
+					return
+				}
+				deadline = time.Now().Add(10 * time.Millisecond)
+				t.Reset(10 * time.Millisecond)
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(t0)
+	var total uint64
+	for i := range hist {
+		total += atomic.LoadUint64(&hist[i])
+	}
+	rank := func(perMille uint64) float64 {
+		r := (total*perMille + 999) / 1000
+		if r < 1 {
+			r = 1
+		}
+		var seen uint64
+		for i, c := range hist {
+			seen += c
+			if seen >= r {
+				return float64(i)
+			}
+		}
+		return histUs
+	}
+	result("timers_steady", "late_p50_us", rank(500), "us")
+	result("timers_steady", "late_p99_us", rank(990), "us")
+	result("timers_steady", "late_p999_us", rank(999), "us")
+	result("timers_steady", "expiries_per_s", float64(total)/elapsed.Seconds(), "expiries/s")
+}
+
 // ----------------------------------------------------------- selective
 
 // Go has no selective receive. Emulation: the mailbox is a channel plus a
@@ -312,10 +378,10 @@ func main() {
 	workloads := map[string]func(){
 		"ring": ring, "pingpong": pingpong, "skynet": skynet,
 		"spawn_idle": spawnIdle, "fanin": fanin, "timers": timers,
-		"selective": selective,
+		"timers_steady": timersSteady, "selective": selective,
 	}
 	if len(os.Args) < 2 || workloads[os.Args[1]] == nil {
-		fmt.Fprintln(os.Stderr, "usage: peers <ring|pingpong|skynet|spawn_idle|fanin|timers|selective>")
+		fmt.Fprintln(os.Stderr, "usage: peers <ring|pingpong|skynet|spawn_idle|fanin|timers|timers_steady|selective>")
 		os.Exit(2)
 	}
 	workloads[os.Args[1]]()

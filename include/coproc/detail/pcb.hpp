@@ -37,16 +37,22 @@ struct pcb_ext;  // links, monitors, aliases: lib/otp/signals.hpp
 
 enum class proc_state : std::uint8_t { created, runnable, running, waiting, exiting };
 
-// A deadline in a core's timer heap. Lives inside whoever waits (a receive awaiter in
-// a coroutine frame, or a send_after record), so arming a timer allocates nothing.
+// A link of one of a timer wheel's circular lists (a slot's, or the list of due nodes).
+struct timer_link {
+  timer_link* prev = nullptr;
+  timer_link* next = nullptr;
+};
+
+// A deadline in a core's timer wheel (lib/time/timer_wheel.hpp). Lives inside whoever
+// waits (a receive awaiter in a coroutine frame, or a send_after record), so arming a
+// timer allocates nothing, and cancelling it relinks only its two neighbours.
 struct timer_node {
-  static constexpr std::uint32_t npos = ~std::uint32_t{0};
+  timer_link link;            // first member: the wheel's lists hand back this address
   std::int64_t deadline = 0;  // nanoseconds on the runtime's clock
-  std::uint32_t heap_index = npos;
   void (*fire)(timer_node*) noexcept = nullptr;
-  // Set for records the heap owns (send_after): disposes of one never fired.
+  // Set for records the wheel owns (send_after): disposes of one never fired.
   void (*discard)(timer_node*) noexcept = nullptr;
-  [[nodiscard]] bool armed() const noexcept { return heap_index != npos; }
+  [[nodiscard]] bool armed() const noexcept { return link.next != nullptr; }
 };
 
 struct pcb;
@@ -148,7 +154,7 @@ class running_as {
 // Undoes the link spawn_link made between `caller` and `child` (both on this core),
 // for a child that failed to initialise: the caller gets an exception instead.
 void drop_spawn_link(pcb* caller, pcb* child) noexcept;
-// Timer heap of the current core.
+// Timer wheel of the current core.
 std::int64_t now_ns() noexcept;
 void arm_timer(timer_node* t, std::int64_t deadline) noexcept;
 void disarm_timer(timer_node* t) noexcept;

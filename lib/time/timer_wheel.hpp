@@ -1,0 +1,102 @@
+// lib/time/timer_wheel.hpp - one core's pending deadlines: a hierarchical timing wheel.
+//
+// Six levels of 64 slots over ticks of 1 ms. A slot of level L spans 64^L ticks, so
+// level 0 holds the current block of 64 ms tick by tick, level 1 the rest of the
+// current 4.1 s block in 64 ms slots, and so on up to level 5 (2.2 years); deadlines
+// beyond that wait in an overflow list. As in Tokio's wheel, a node goes to the level
+// of the highest 6-bit digit in which its tick differs from the wheel's position
+// `elapsed_`, into the slot named by its own digit there.
+//
+// Invariants (owner core only, like everything of a loop):
+// - Nodes keep their exact deadlines; slots only bucket them. No node is returned by
+//   pop_due(now) before now >= its deadline. A level-0 slot is handed out whole once
+//   its tick has passed; during its own tick it gives out its head while the head is
+//   due, which is exact when the slot is in deadline order. It is, unless a node was
+//   armed with an earlier deadline than the slot's tail and later than its head (a bit
+//   in `unsorted_`): such a slot waits for its tick's end. One core arming one timeout
+//   arms in increasing order, so the common slot is sorted.
+// - elapsed_ never passes the tick of a `now` that pop_due or catch_up saw, nor the
+//   start of an occupied slot; it moves only forward.
+// - A level-L node (L > 0) agrees with elapsed_ in every digit above L and has the
+//   greater digit L; a level-0 node is in elapsed_'s block of 64 at or after it. So
+//   the lowest occupied level holds the earliest nodes, and in it the lowest occupied
+//   slot (one count-trailing-zeros on the level's occupancy mask).
+// - A slot of level L > 0 is cascaded when elapsed_ reaches its start: its nodes move
+//   to lower levels. A node moves at most five times, and most timeouts (receives
+//   matched in time) are cancelled before they ever move.
+// - A node armed with a deadline whose tick is below elapsed_ is due at once: it goes
+//   to `due_`, which pop_due empties first. So does every node of a level-0 slot whose
+//   tick has passed, in one splice.
+//
+// Costs: push and remove are O(1): a few links and a bit in a mask; remove writes only
+// the node and its two neighbours. next_deadline looks at one mask per level.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "coproc/detail/pcb.hpp"
+
+namespace coproc::detail {
+
+class timer_wheel {
+ public:
+  static constexpr int kLevels = 6;
+  static constexpr int kSlotBits = 6;
+  static constexpr unsigned kSlots = 1U << kSlotBits;
+  static constexpr std::int64_t kTickNs = 1'000'000;  // the resolution of the slots
+
+  timer_wheel() noexcept;
+  timer_wheel(const timer_wheel&) = delete;  // the lists point at their heads
+  timer_wheel& operator=(const timer_wheel&) = delete;
+
+  [[nodiscard]] bool empty() const noexcept { return size_ == 0; }
+  [[nodiscard]] std::size_t size() const noexcept { return size_; }
+  // The earliest time at which pop_due can return a node: a due node's deadline, the
+  // end of an unsorted level-0 slot, or the start of a slot to cascade. Not empty().
+  [[nodiscard]] std::int64_t next_deadline() const noexcept;
+
+  // Tells an empty wheel the time, so that the next deadlines land in low levels. A
+  // wheel with nodes learns the time from pop_due.
+  void catch_up(std::int64_t now) noexcept;
+  // Arms t at t->deadline. O(1), never allocates.
+  void push(timer_node* t) noexcept;
+  // Disarms t, which must be armed in this wheel. O(1).
+  void remove(timer_node* t) noexcept;
+  // Removes and returns a node whose deadline is at or before `now`, or nullptr when
+  // none is due. Earlier ticks come out first; within one tick, a sorted slot gives
+  // deadline order and an unsorted one the order of arming.
+  timer_node* pop_due(std::int64_t now) noexcept;
+  // Empties the wheel, returning the nodes so the caller can dispose of them.
+  std::vector<timer_node*> take_all();
+
+ private:
+  static std::int64_t tick_of(std::int64_t ns) noexcept { return ns <= 0 ? 0 : ns / kTickNs; }
+  static std::int64_t ns_of(std::int64_t tick) noexcept;
+  static timer_node* node_of(timer_link* l) noexcept { return reinterpret_cast<timer_node*>(l); }
+  static bool list_empty(const timer_link& head) noexcept { return head.next == &head; }
+
+  // Files t (whose deadline's tick is `when` >= elapsed_) in its level and slot.
+  void place(timer_node* t, std::int64_t when) noexcept;
+  // head was a slot's list head and its list is now empty: clears the slot's bits.
+  void slot_emptied(timer_link* head) noexcept;
+  // Moves every node of `from` to the tail of `to`, emptying `from`.
+  static void splice(timer_link& from, timer_link& to) noexcept;
+  // Re-files every node of `from` relative to the current elapsed_.
+  void cascade(timer_link& from) noexcept;
+  // The start tick of the occupied slot `s` of level `level` >= 1.
+  [[nodiscard]] std::int64_t slot_start(int level, unsigned s) const noexcept;
+  // The tick at which the overflow list is looked at again: the next top-level block.
+  [[nodiscard]] std::int64_t overflow_start() const noexcept;
+
+  timer_link slots_[kLevels][kSlots];
+  timer_link due_;
+  timer_link overflow_;
+  std::uint64_t occupied_[kLevels] = {};  // bit s: slots_[level][s] is not empty
+  std::uint64_t unsorted_ = 0;            // bit s: level-0 slot s is not in deadline order
+  std::int64_t elapsed_ = 0;              // the wheel's position, in ticks
+  std::size_t size_ = 0;
+};
+
+}  // namespace coproc::detail
