@@ -566,7 +566,7 @@ void loop::dispose(const envelope& e) noexcept {
       break;
     case envelope::arm_send: {
       auto* d = static_cast<delayed_send*>(e.ptr);
-      arm_delayed(*this, d);  // into the heap, which is emptied below
+      arm_delayed(*this, d);  // into the wheel, which is emptied below
       break;
     }
     case envelope::signal:
