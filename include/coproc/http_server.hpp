@@ -99,7 +99,7 @@ class http_drain {
 };
 
 struct http_server_options {
-  http_limits limits;
+  http_limits limits{};
   std::chrono::milliseconds request_timeout{10'000};
   std::chrono::milliseconds idle_timeout{30'000};
   std::chrono::milliseconds write_timeout{10'000};
