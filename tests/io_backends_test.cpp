@@ -9,6 +9,7 @@
 #include <atomic>
 #include <chrono>
 #include <coproc/coproc.hpp>
+#include <filesystem>
 #include <string>
 #include <system_error>
 
@@ -16,6 +17,12 @@ using namespace coproc;
 using namespace std::chrono_literals;
 
 namespace {
+
+int open_descriptors() {
+  int n = 0;
+  for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator("/proc/self/fd")) ++n;
+  return n;
+}
 
 class IoBackends : public ::testing::TestWithParam<io_backend_kind> {
  protected:
@@ -245,6 +252,42 @@ TEST_P(IoBackends, SeveralAcceptsWaitingOnOneListenerEachGetAConnection) {
                 opts(1)),
             0);
   EXPECT_EQ(accepted, 3);
+}
+
+TEST_P(IoBackends, KillingAProcessWhoseConnectIsInFlightClosesItsDescriptor) {
+  // A listener whose accept queue is full drops new SYNs, so a connect to it stays in
+  // flight. Killing the connecting process must cancel it and close its socket once
+  // the backend lets go: the process's descriptor count comes back.
+  int before = -1;
+  int after = -1;
+  bool connector_died = false;
+  ASSERT_EQ(coproc::run(
+                [&]() -> process {
+                  auto l = tcp_listener::bind(socket_address::loopback_v4(0), {.backlog = 1});
+                  const auto at = l.local();
+                  std::vector<tcp_stream> fillers;  // never accepted: they fill the accept queue
+                  for (int i = 0; i < 2; ++i) {
+                    tcp_stream c = co_await tcp_stream::connect(at, 2s);
+                    fillers.push_back(std::move(c));
+                  }
+                  co_await sleep_for(20ms);
+                  before = open_descriptors();
+                  pid connector = spawn(
+                      [](socket_address at) -> process {
+                        tcp_stream c = co_await tcp_stream::connect(at, 10s);
+                      },
+                      at);
+                  co_await sleep_for(50ms);  // its SYN was dropped; the connect waits
+                  exit(connector, exit_reason::kill());
+                  co_await sleep_for(50ms);
+                  connector_died = !alive(connector);
+                  after = open_descriptors();
+                },
+                opts(1)),
+            0);
+  EXPECT_TRUE(connector_died);
+  EXPECT_GE(before, 0);
+  EXPECT_EQ(after, before) << "the killed connect's socket was not closed";
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, IoBackends,

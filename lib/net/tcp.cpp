@@ -440,9 +440,20 @@ tcp_stream accept_awaiter::await_resume() {
 }
 
 connect_awaiter::~connect_awaiter() {
-  if (fd_ >= 0 && (req_ == nullptr || req_->at != io_request::phase::orphaned)) ::close(fd_);
-  // else: the kernel still has the fd in an orphaned connect; it leaks one descriptor
-  // only if the runtime is torn down before the cancel completes.
+  if (fd_ < 0) return;
+  if (req_ != nullptr && req_->at == io_request::phase::in_flight) {
+    // The process died while connecting, and the backend still has the fd: the request
+    // (orphaned by io_awaiter's destructor, which runs next) closes it when the cancel
+    // completes, so it is never closed under the kernel nor leaked.
+    const int fd = fd_;
+    try {
+      req_->keep = std::shared_ptr<void>(nullptr, [fd](void*) { ::close(fd); });
+    } catch (...) {
+      // Out of memory: one descriptor leaks rather than being closed in flight.
+    }
+    return;
+  }
+  ::close(fd_);
 }
 
 tcp_stream connect_awaiter::await_resume() {
