@@ -55,6 +55,60 @@ TEST(Scheduling, AProcessThatKeepsYieldingDoesNotStarveATimer) {
   EXPECT_GT(g_spins.load(), 0);
 }
 
+// A run queue that never empties, far longer than one turn's batch of 256 resumes, must
+// not hold timers off: each turn fires what is due before it resumes anything.
+TEST(Scheduling, AThousandYieldingProcessesDoNotStarveTimers) {
+  g_spins = 0;
+  std::optional<int> woke;
+  {
+    runtime rt{options{.cores = 1}};
+    scoped_process me;
+    const pid report = me.self();
+    for (int i = 0; i < 1000; ++i) spawn_on(0, spin_forever);
+    spawn_on(0, [report]() -> process {
+      for (int i = 0; i < 3; ++i) co_await receive(after(2ms, [] {}));
+      send(report, 1);
+    });
+    woke = me.receive_for<int>(5s);
+  }
+  EXPECT_EQ(woke, std::optional<int>(1));
+  EXPECT_GT(g_spins.load(), 3000);
+}
+
+// 2,000 timeouts due at once (far more than a turn resumes): none is lost, and the
+// processes wake in deadline order.
+TEST(Scheduling, ALateBurstOfTimersFiresOverSeveralTurnsInDeadlineOrder) {
+  constexpr int kTimers = 2000;
+  manual_clock clock;
+  std::vector<int> order;
+  {
+    runtime rt{options{.cores = 1, .clock = &clock}};
+    scoped_process me;
+    const pid report = me.self();
+    // One process spawns them all, then yields: it runs again only after every child,
+    // queued ahead of it, has armed its timer (the clock stands still meanwhile).
+    spawn_on(0, [report]() -> process {
+      for (int i = 0; i < kTimers; ++i) {
+        spawn([report, i]() -> process {
+          co_await receive(after(std::chrono::microseconds(10'000 + i), [] {}));
+          send(report, i);
+        });
+      }
+      co_await yield();
+      send(report, -1);
+    });
+    ASSERT_EQ(me.receive_for<int>(5s), std::optional<int>(-1));
+    clock.advance(1s);  // all 2,000 are due at once
+    for (int i = 0; i < kTimers; ++i) {
+      const std::optional<int> got = me.receive_for<int>(5s);
+      ASSERT_TRUE(got.has_value()) << "after " << i;
+      order.push_back(*got);
+    }
+  }
+  ASSERT_EQ(order.size(), static_cast<std::size_t>(kTimers));
+  for (int i = 0; i < kTimers; ++i) EXPECT_EQ(order[i], i) << "position " << i;
+}
+
 TEST(Scheduling, AProcessThatKeepsYieldingDoesNotStarveMessagesFromAnotherCore) {
   g_spins = 0;
   std::optional<int> reply;

@@ -369,6 +369,10 @@ bool loop::run_ready() {
     pcb* p = rq_head_;
     rq_head_ = p->next_runnable;
     if (rq_head_ != nullptr) {
+      // The next process's frame, and the pcb after it, start to come in while this one
+      // runs (a timer or a message woke them; their memory is cold).
+      __builtin_prefetch(rq_head_->resume_point.address());
+      if (rq_head_->next_runnable != nullptr) __builtin_prefetch(rq_head_->next_runnable);
       rq_head_->prev_runnable = nullptr;
     } else {
       rq_tail_ = nullptr;
