@@ -56,6 +56,7 @@ constexpr unsigned kFifoShare = 16;         // of which at least these come from
 constexpr unsigned kPlacementPeriod = 256;  // spawns between placement decisions
 constexpr std::size_t kSpillAbove = 128;    // runnable processes before spawns spill over
 constexpr std::uint32_t kFreshBlock = 256;  // table indices reserved at a time
+constexpr std::uint32_t kChainMax = 256;    // messages per cross-core envelope
 
 void bump(std::atomic<std::uint64_t>& c) noexcept {
   // Only the owner writes: a plain load and store, no read-modify-write.
@@ -76,6 +77,8 @@ loop::loop(runtime_impl& rt, unsigned index, io_backend_kind backend)
       overflow_(rt.opts().cores),
       wake_listed_(rt.opts().cores, false),
       spawn_target_(index) {
+  chains_.resize(ncores_);
+  chained_.reserve(ncores_);  // a core is listed at most once: push_back never allocates
   inbound_.reserve(ncores_);
   for (unsigned i = 0; i < ncores_; ++i) {
     inbound_.push_back(
@@ -138,7 +141,7 @@ void free_stand_in(pcb* p) noexcept;                  // lib/core/scoped_process
 void loop::handle(const envelope& e) {
   switch (e.kind) {
     case envelope::deliver:
-      deliver_local(e.index, e.serial, static_cast<message_node*>(e.ptr));
+      deliver_chain(e.index, e.serial, static_cast<message_node*>(e.ptr));
       break;
     case envelope::start:
       adopt(static_cast<pcb*>(e.ptr));
@@ -290,7 +293,64 @@ void loop::make_runnable_soon(pcb* p) noexcept {
   ++rq_len_;
 }
 
+void loop::deliver_chain(std::uint32_t index, std::uint64_t serial, message_node* n) noexcept {
+  slot* s = rt_.table().find(index);
+  // acquire: pairs with the spawner's release, so the pcb is fully built.
+  const bool alive = s != nullptr && serial != 0 && s->serial.load(std::memory_order_acquire) == serial;
+  while (n != nullptr) {
+    message_node* next = n->next;
+    if (alive) {
+      deliver(s->proc, n);  // only readies the process: it stays alive through the chain
+    } else {
+      destroy(n);  // dead or never alive: dropped, as in Erlang
+    }
+    n = next;
+  }
+}
+
 void loop::send_remote(unsigned core, envelope e) {
+  if (e.kind == envelope::deliver) {
+    auto* n = static_cast<message_node*>(e.ptr);
+    n->next = nullptr;
+    message_chain& c = chains_[core];
+    if (c.head != nullptr) {
+      if (c.index == e.index && c.serial == e.serial && c.length < kChainMax) {
+        c.tail->next = n;
+        c.tail = n;
+        ++c.length;
+        return;
+      }
+      push_chain(core);
+    }
+    c = message_chain{e.index, e.serial, n, n, 1};
+    chained_.push_back(core);
+    return;
+  }
+  // Anything else goes after the messages sent before it: per-pair order.
+  if (chains_[core].head != nullptr) push_chain(core);
+  push_envelope(core, e);
+}
+
+void loop::push_chain(unsigned core) noexcept {
+  message_chain& c = chains_[core];
+  const envelope e{envelope::deliver, c.index, c.serial, c.head};
+  c.head = c.tail = nullptr;
+  c.length = 0;
+  try {
+    push_envelope(core, e);
+  } catch (...) {
+    dispose(e);  // out of memory for the spill queue: lost, as a single send would be
+  }
+}
+
+void loop::flush_chains() noexcept {
+  for (unsigned core : chained_) {
+    if (chains_[core].head != nullptr) push_chain(core);
+  }
+  chained_.clear();
+}
+
+void loop::push_envelope(unsigned core, const envelope& e) {
   auto& queue = rt_.at(core).inbound_from(index_);
   auto& spill = overflow_[core];
   // Once anything has spilled, everything after it spills too, to keep per-pair order.
@@ -385,6 +445,7 @@ bool loop::run_ready() {
     t_current = p;
     p->resume_point.resume();
     t_current = nullptr;
+    if (!chained_.empty()) flush_chains();
     if (p->state == proc_state::exiting) {
       teardown(p);
     } else if (p->state == proc_state::running) {
@@ -441,6 +502,7 @@ void loop::run_exits() noexcept {
 // ---- 4. outbound ----
 
 void loop::flush_outbound() {
+  if (!chained_.empty()) flush_chains();  // sent outside a process (timers, signals)
   if (wake_list_.empty()) return;
   for (unsigned core : wake_list_) {
     auto& spill = overflow_[core];
@@ -507,7 +569,8 @@ void loop::idle() {
     std::atomic<bool>& idle;
     ~busy_again() { idle.store(false, std::memory_order_relaxed); }
   } on_exit{idle_};
-  bool owes = !wake_list_.empty();  // messages still spilled for a full queue
+  if (!chained_.empty()) flush_chains();  // sent after this turn's flush (I/O results)
+  bool owes = !wake_list_.empty();  // messages still spilled for a full queue, or unwoken
   if (may_spin_ || owes) {
     const auto until = std::chrono::steady_clock::now() + rt_.opts().spin;
     unsigned spins = 0;
@@ -549,7 +612,11 @@ void loop::sleep() {
 void loop::dispose(const envelope& e) noexcept {
   switch (e.kind) {
     case envelope::deliver:
-      destroy(static_cast<message_node*>(e.ptr));
+      for (auto* n = static_cast<message_node*>(e.ptr); n != nullptr;) {
+        message_node* next = n->next;
+        destroy(n);
+        n = next;
+      }
       break;
     case envelope::start: {
       auto* p = static_cast<pcb*>(e.ptr);
@@ -609,6 +676,11 @@ void loop::shut_down() {
     for (const envelope& e : foreign_) dispose(e);
     foreign_.clear();
   }
+  for (message_chain& c : chains_) {  // sent by us but never pushed
+    if (c.head != nullptr) dispose(envelope{envelope::deliver, c.index, c.serial, c.head});
+    c = message_chain{};
+  }
+  chained_.clear();
   for (auto& spill : overflow_) {  // sent by us but never pushed
     for (const envelope& s : spill) dispose(s);
     spill.clear();

@@ -30,7 +30,8 @@ struct signal_rec;
 // What crosses between cores. Trivially copyable, so it fits Boost.Lockfree queues.
 struct envelope {
   enum kind_t : std::uint32_t {
-    deliver,          // ptr = message_node*, to the process (index, serial)
+    deliver,          // ptr = message_node*, to the process (index, serial): a chain
+                      // through message_node::next (nullptr-terminated), in send order
     start,            // ptr = pcb* of a new process placed on this core
     close_foreign,    // ptr = pcb* of a scoped_process being destroyed
     arm_send,         // ptr = delayed_send* armed from a foreign thread
@@ -72,6 +73,9 @@ class loop {
   // --- owner thread only ---
   void deliver_local(std::uint32_t index, std::uint64_t serial, message_node* n) noexcept;
   void deliver(pcb* p, message_node* n) noexcept;
+  // To another core, in order with everything else this core sends there. Messages to
+  // one process are chained into one envelope while the running process keeps sending
+  // to it (see flush_chains()).
   void send_remote(unsigned core, envelope e);
   void make_runnable(pcb* p) noexcept;       // at the back of the run queue
   void make_runnable_soon(pcb* p) noexcept;  // at the front, while this turn's budget lasts
@@ -117,6 +121,13 @@ class loop {
   void announce_exit(pcb* p, const exit_reason& reason) noexcept;  // to links, monitors
   void shut_down();
   void dispose(const envelope& e) noexcept;
+  // Delivers a chain of messages that came in one envelope.
+  void deliver_chain(std::uint32_t index, std::uint64_t serial, message_node* n) noexcept;
+  void push_envelope(unsigned core, const envelope& e);
+  void push_chain(unsigned core) noexcept;
+  // Sends every pending chain: after each resume (so a message leaves when its sender
+  // suspends, as before) and at the end of a turn.
+  void flush_chains() noexcept;
 
   runtime_impl& rt_;
   const unsigned index_;
@@ -147,6 +158,17 @@ class loop {
   std::vector<envelope> foreign_;
   std::vector<std::deque<envelope>> overflow_;  // per destination, when its queue is full
   std::vector<unsigned> wake_list_;             // cores sent to since the last flush
+  // Messages to one process on another core, not yet in its queue: consecutive sends to
+  // the same process go into one envelope (one queue slot, one table lookup there).
+  struct message_chain {
+    std::uint32_t index = 0;
+    std::uint64_t serial = 0;
+    message_node* head = nullptr;  // nullptr: none pending
+    message_node* tail = nullptr;
+    std::uint32_t length = 0;
+  };
+  std::vector<message_chain> chains_;   // per destination core
+  std::vector<unsigned> chained_;       // cores with a pending chain; capacity ncores_
   std::vector<bool> wake_listed_;
 
   // Process identity.

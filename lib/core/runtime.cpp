@@ -236,6 +236,7 @@ void route(const pid& to, message_node* n) noexcept {
     destroy(n);
     return;
   }
+  n->next = nullptr;  // a chain of one
   try {
     rt->at(to.core).post_foreign(envelope{envelope::deliver, to.index, to.serial, n});
   } catch (...) {
