@@ -57,6 +57,7 @@ constexpr unsigned kPlacementPeriod = 256;  // spawns between placement decision
 constexpr std::size_t kSpillAbove = 128;    // runnable processes before spawns spill over
 constexpr std::uint32_t kFreshBlock = 256;  // table indices reserved at a time
 constexpr std::uint32_t kChainMax = 256;    // messages per cross-core envelope
+constexpr std::uint32_t kWakeEvery = 64;    // envelopes to a core between mid-turn wakes
 
 void bump(std::atomic<std::uint64_t>& c) noexcept {
   // Only the owner writes: a plain load and store, no read-modify-write.
@@ -78,6 +79,7 @@ loop::loop(runtime_impl& rt, unsigned index, io_backend_kind backend)
       wake_listed_(rt.opts().cores, false),
       spawn_target_(index) {
   chains_.resize(ncores_);
+  pushed_since_wake_.resize(ncores_, 0);
   chained_.reserve(ncores_);  // a core is listed at most once: push_back never allocates
   inbound_.reserve(ncores_);
   for (unsigned i = 0; i < ncores_; ++i) {
@@ -354,7 +356,16 @@ void loop::push_envelope(unsigned core, const envelope& e) {
   auto& queue = rt_.at(core).inbound_from(index_);
   auto& spill = overflow_[core];
   // Once anything has spilled, everything after it spills too, to keep per-pair order.
-  if (!spill.empty() || !queue.push(e)) spill.push_back(e);
+  if (!spill.empty() || !queue.push(e)) {
+    spill.push_back(e);
+  } else if (++pushed_since_wake_[core] == kWakeEvery) {
+    // A long turn (a spawn loop, a burst of sends) would otherwise leave the receiver
+    // asleep until its end: wake it now, so it works while we still produce.
+    pushed_since_wake_[core] = 0;
+    // seq_cst: as in flush_outbound, our pushes before the read of its `sleeping`.
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    rt_.at(core).wake();
+  }
   if (!wake_listed_[core]) {
     wake_listed_[core] = true;
     wake_list_.push_back(core);

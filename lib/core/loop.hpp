@@ -170,6 +170,7 @@ class loop {
   std::vector<message_chain> chains_;   // per destination core
   std::vector<unsigned> chained_;       // cores with a pending chain; capacity ncores_
   std::vector<bool> wake_listed_;
+  std::vector<std::uint32_t> pushed_since_wake_;  // per destination: see push_envelope
 
   // Process identity.
   std::uint64_t number_next_ = 0;  // a block of process numbers taken from the runtime
