@@ -1,4 +1,9 @@
 // A manual_clock in options: timers follow it, not real time.
+//
+// "Not yet" is checked exactly: coproc_test::settle (tests/clock_support.hpp) waits until
+// every core has fired what is due, then the mailbox is polled. "Now" is checked with a
+// plain clk.advance() and a bounded wait, without settle, whose probes would wake the
+// loops themselves: it is advance() that must wake them.
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -6,11 +11,14 @@
 
 #include <coproc/coproc.hpp>
 
+#include "clock_support.hpp"
 #include "test_support.hpp"
 
 using namespace coproc;
 using namespace std::chrono_literals;
+using coproc_test::advance_clock;
 using coproc_test::ms_since;
+using coproc_test::settle;
 
 namespace {
 
@@ -18,7 +26,9 @@ using clock_type = std::chrono::steady_clock;
 
 // Spawned on the waiter's own core just before the waiter suspends, so it runs only
 // after the waiter's receive (and its timer) is in place: it tells `to` so.
-void announce_armed(pid to) { send(to, atom<"armed">{}); }
+void announce_armed(pid to) {
+  send(to, atom<"armed">{});
+}
 
 }  // namespace
 
@@ -26,6 +36,7 @@ TEST(ManualClock, AnAfterOfOneHourFiresOnlyWhenTheClockIsAdvancedOneHour) {
   manual_clock clk;
   std::optional<atom<"fired">> before;
   std::optional<atom<"fired">> at_59min;
+  std::optional<atom<"fired">> just_before;
   std::optional<atom<"fired">> at_1h;
   std::optional<atom<"armed">> armed;
   const auto t0 = clock_type::now();
@@ -39,15 +50,19 @@ TEST(ManualClock, AnAfterOfOneHourFiresOnlyWhenTheClockIsAdvancedOneHour) {
                        after(1h, [report] { send(report, atom<"fired">{}); }));
     });
     armed = me.receive_for<atom<"armed">>(5s);
-    before = me.receive_for<atom<"fired">>(30ms);
-    clk.advance(59min);
-    at_59min = me.receive_for<atom<"fired">>(30ms);
-    clk.advance(1min);
+    EXPECT_TRUE(settle(me, 2));
+    before = me.receive_for<atom<"fired">>(0ms);
+    EXPECT_TRUE(advance_clock(clk, me, 2, 59min));
+    at_59min = me.receive_for<atom<"fired">>(0ms);
+    EXPECT_TRUE(advance_clock(clk, me, 2, 1min - 1ns));
+    just_before = me.receive_for<atom<"fired">>(0ms);
+    clk.advance(1ns);
     at_1h = me.receive_for<atom<"fired">>(5s);
   }
   EXPECT_TRUE(armed.has_value());
   EXPECT_FALSE(before.has_value());
   EXPECT_FALSE(at_59min.has_value());
+  EXPECT_FALSE(just_before.has_value());
   EXPECT_TRUE(at_1h.has_value());
   EXPECT_LT(ms_since(t0), 10'000.0);  // an hour of timeout, in well under real seconds
 }
@@ -56,6 +71,7 @@ TEST(ManualClock, SleepForEndsWhenTheClockPassesItsDuration) {
   manual_clock clk;
   std::optional<atom<"armed">> armed;
   std::optional<atom<"woke">> early;
+  std::optional<atom<"woke">> just_before;
   std::optional<atom<"woke">> woke;
   {
     runtime rt{options{.cores = 1, .clock = &clk}};
@@ -67,19 +83,23 @@ TEST(ManualClock, SleepForEndsWhenTheClockPassesItsDuration) {
       send(report, atom<"woke">{});
     });
     armed = me.receive_for<atom<"armed">>(5s);
-    clk.advance(9s);
-    early = me.receive_for<atom<"woke">>(30ms);
-    clk.advance(2s);
+    EXPECT_TRUE(advance_clock(clk, me, 1, 9s));
+    early = me.receive_for<atom<"woke">>(0ms);
+    EXPECT_TRUE(advance_clock(clk, me, 1, 1s - 1ns));
+    just_before = me.receive_for<atom<"woke">>(0ms);
+    clk.advance(1ns);
     woke = me.receive_for<atom<"woke">>(5s);
   }
   EXPECT_TRUE(armed.has_value());
   EXPECT_FALSE(early.has_value());
+  EXPECT_FALSE(just_before.has_value());
   EXPECT_TRUE(woke.has_value());
 }
 
 TEST(ManualClock, SendAfterFiresWhenTheClockIsAdvanced) {
   manual_clock clk;
   std::optional<int> early;
+  std::optional<int> just_before;
   std::optional<int> got;
   {
     runtime rt{options{.cores = 2, .clock = &clk}};
@@ -93,11 +113,15 @@ TEST(ManualClock, SendAfterFiresWhenTheClockIsAdvanced) {
     (void)p;
     auto armed = me.receive_for<int>(5s);
     EXPECT_EQ(armed, std::optional<int>(-1));
-    early = me.receive_for<int>(30ms);
-    clk.advance(30min);
+    EXPECT_TRUE(settle(me, 2));
+    early = me.receive_for<int>(0ms);
+    EXPECT_TRUE(advance_clock(clk, me, 2, 30min - 1ns));
+    just_before = me.receive_for<int>(0ms);
+    clk.advance(1ns);
     got = me.receive_for<int>(5s);
   }
   EXPECT_EQ(early, std::nullopt);
+  EXPECT_EQ(just_before, std::nullopt);
   EXPECT_EQ(got, std::optional<int>(42));
 }
 

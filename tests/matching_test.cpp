@@ -14,6 +14,7 @@
 
 #include <coproc/coproc.hpp>
 
+#include "clock_support.hpp"
 #include "test_support.hpp"
 
 using namespace coproc;
@@ -39,8 +40,10 @@ TEST(Guards, AGuardSelectsOnlyMessagesForWhichItIsTrue) {
         // No big one is left: the guard keeps the small ones out.
         got.push_back(co_await receive(when(big, [](int v) { return v; }),
                                        after(10ms, [] { return kTimedOut; })));
-        got.push_back(co_await receive([](int v) { return v; }, after(1s, [] { return kTimedOut; })));
-        got.push_back(co_await receive([](int v) { return v; }, after(1s, [] { return kTimedOut; })));
+        got.push_back(
+            co_await receive([](int v) { return v; }, after(1s, [] { return kTimedOut; })));
+        got.push_back(
+            co_await receive([](int v) { return v; }, after(1s, [] { return kTimedOut; })));
       },
       options{.cores = 1});
   EXPECT_EQ(rc, 0);
@@ -72,8 +75,8 @@ TEST(Guards, AGuardSeesEveryValueOfAMultiValueMessage) {
         send(self(), ok, 1);
         send(self(), ok, 2);
         send(self(), error, 4);
-        auto even_ok = when([](atom<"ok">, int v) { return v % 2 == 0; },
-                            [](atom<"ok">, int v) { return v; });
+        auto even_ok =
+            when([](atom<"ok">, int v) { return v % 2 == 0; }, [](atom<"ok">, int v) { return v; });
         got.push_back(co_await receive(even_ok, after(1s, [] { return kTimedOut; })));
         got.push_back(co_await receive(
             when([](atom<"ok">, int v) { return v % 2 == 0; }, [](atom<"ok">, int v) { return v; }),
@@ -194,8 +197,9 @@ TEST(ReceiveOfType, TakesTheFirstValueOfThatTypeAndLeavesOtherTypesInPlace) {
         got.push_back(std::to_string(a) + "," + std::to_string(b) + "," + std::to_string(c));
         // What is left, in order: "s1", 2.0.
         for (int i = 0; i < 2; ++i) {
-          got.push_back(co_await receive([](const message& m) { return std::string(m.type_name()); },
-                                         after(1s, [] { return std::string("timeout"); })));
+          got.push_back(
+              co_await receive([](const message& m) { return std::string(m.type_name()); },
+                               after(1s, [] { return std::string("timeout"); })));
         }
         got.push_back(co_await receive([](const message&) { return std::string("more"); },
                                        after(0ms, [] { return std::string("empty"); })));
@@ -210,17 +214,31 @@ TEST(ReceiveOfType, TakesTheFirstValueOfThatTypeAndLeavesOtherTypesInPlace) {
 }
 
 TEST(ReceiveOfType, ReceiveForGivesTheValueOrNothingAfterTheTimeout) {
+  // On a manual clock (tests/clock_support.hpp): the empty receive_for(10ms) is still
+  // waiting 1 ns before its timeout and gives nothing at it.
+  manual_clock clk;
   std::optional<int> first;
   std::optional<int> second;
+  bool done_just_before = true;
+  bool done = false;
   int rc = coproc::run(
       [&]() -> process {
-        send(self(), 3);
-        first = co_await receive_for<int>(1s);
-        second = co_await receive_for<int>(10ms);
+        spawn_on(0, [&]() -> process {
+          send(self(), 3);
+          first = co_await receive_for<int>(1s);
+          second = co_await receive_for<int>(10ms);
+          done = true;
+        });
+        co_await yield();  // it took 3 and waits in the second receive_for
+        co_await coproc_test::advance_clock(clk, 10ms - 1ns);
+        done_just_before = done;
+        co_await coproc_test::advance_clock(clk, 1ns);
       },
-      options{.cores = 1});
+      options{.cores = 1, .clock = &clk});
   EXPECT_EQ(rc, 0);
   EXPECT_EQ(first, std::optional<int>(3));
+  EXPECT_FALSE(done_just_before);
+  EXPECT_TRUE(done);
   EXPECT_EQ(second, std::nullopt);
 }
 
@@ -293,11 +311,11 @@ TEST(Strings, AStringLiteralOrCharPointerArrivesAsStdString) {
         send(self(), ptr);
         buf[0] = 'X';  // the message holds its own copy
         for (int i = 0; i < 3; ++i) {
-          got.push_back(co_await receive(
-              [](const char*) { return std::string("const char* clause"); },
-              [](std::string_view) { return std::string("string_view clause"); },
-              [](const std::string& s) { return s; },
-              after(1s, [] { return std::string("timeout"); })));
+          got.push_back(
+              co_await receive([](const char*) { return std::string("const char* clause"); },
+                               [](std::string_view) { return std::string("string_view clause"); },
+                               [](const std::string& s) { return s; },
+                               after(1s, [] { return std::string("timeout"); })));
         }
       },
       options{.cores = 1});
@@ -324,16 +342,15 @@ TEST(Tuples, SeveralValuesArriveAsOneTupleMatchingAMultiParameterClause) {
       [&]() -> process {
         send(self(), 1, std::string("x"), 2.5);
         // Neither a one-value clause nor a clause with the wrong arity or order matches.
-        got.push_back(co_await receive(
-            [](int) { return std::string("int"); },
-            [](int, std::string) { return std::string("pair"); },
-            [](std::string, int, double) { return std::string("wrong order"); },
-            after(10ms, [] { return std::string("timeout"); })));
-        got.push_back(co_await receive(
-            [](int a, const std::string& b, double c) {
-              return std::to_string(a) + b + std::to_string(c);
-            },
-            after(1s, [] { return std::string("timeout"); })));
+        got.push_back(
+            co_await receive([](int) { return std::string("int"); },
+                             [](int, std::string) { return std::string("pair"); },
+                             [](std::string, int, double) { return std::string("wrong order"); },
+                             after(10ms, [] { return std::string("timeout"); })));
+        got.push_back(
+            co_await receive([](int a, const std::string& b,
+                                double c) { return std::to_string(a) + b + std::to_string(c); },
+                             after(1s, [] { return std::string("timeout"); })));
       },
       options{.cores = 1});
   EXPECT_EQ(rc, 0);
@@ -373,10 +390,10 @@ TEST(Atoms, AnOkTupleIsMatchedByAnAtomClause) {
         send(self(), ok, 42);
         got.push_back(co_await receive([](atom<"ok">, int v) { return "ok " + std::to_string(v); },
                                        after(1s, [] { return std::string("timeout"); })));
-        got.push_back(co_await receive(
-            [](atom<"ok">, int v) { return "ok " + std::to_string(v); },
-            [](atom<"error">, int v) { return "error " + std::to_string(v); },
-            after(1s, [] { return std::string("timeout"); })));
+        got.push_back(
+            co_await receive([](atom<"ok">, int v) { return "ok " + std::to_string(v); },
+                             [](atom<"error">, int v) { return "error " + std::to_string(v); },
+                             after(1s, [] { return std::string("timeout"); })));
       },
       options{.cores = 1});
   EXPECT_EQ(rc, 0);
@@ -426,8 +443,8 @@ TEST(ReceiveResult, TheResultIsTheCommonTypeOfEveryClauseAndTheAfterFunction) {
         l = r2;
 
         send(self(), "abc");
-        auto r3 = co_await receive([](std::string v) { return v; },
-                                   after(1s, [] { return "timeout"; }));
+        auto r3 =
+            co_await receive([](std::string v) { return v; }, after(1s, [] { return "timeout"; }));
         static_assert(std::is_same_v<decltype(r3), std::string>);
         s = r3;
 

@@ -16,6 +16,7 @@
 
 #include <coproc/coproc.hpp>
 
+#include "clock_support.hpp"
 #include "otp_test_support.hpp"
 #include "test_support.hpp"
 
@@ -136,6 +137,9 @@ TEST(Task, AnExceptionInTheTaskIsRethrownByAwaitWithTheSameWhat) {
 }
 
 TEST(Task, AwaitTimesOutWithCallTimeout) {
+  // On a manual clock (tests/clock_support.hpp): the 50 ms the second task is given
+  // pass at once, and exactly.
+  manual_clock clk;
   bool timed_out = false;
   bool returned = false;
   std::optional<int> late_poll;
@@ -152,14 +156,14 @@ TEST(Task, AwaitTimesOutWithCallTimeout) {
         }
         // A task that has already answered is found by a zero-timeout await.
         auto t2 = async([] { return 2; });
-        co_await sleep_for(50ms);
+        co_await coproc_test::advance_clock(clk, 50ms);
         try {
           late_poll = co_await await(t2, 0ms);
         } catch (const call_timeout&) {
           ADD_FAILURE() << "a task that had answered was not found";
         }
       },
-      options{.cores = 2});
+      options{.cores = 2, .clock = &clk});
   EXPECT_EQ(rc, 0);
   EXPECT_TRUE(timed_out);
   EXPECT_FALSE(returned);
@@ -330,25 +334,48 @@ TEST(Task, TasksAreSpreadOverCoresAsSpawnIs) {
 }
 
 TEST(Task, AResultThatArrivesAfterAwaitTimedOutIsDropped) {
+  // On a manual clock (tests/clock_support.hpp): await gives up at 1 ms exactly, the
+  // task answers at 50 ms exactly, and then the caller's mailbox is looked at.
+  manual_clock clk;
   std::optional<std::string> leftover;
   bool timed_out = false;
+  bool timed_out_just_before = true;
+  bool task_ended_just_before = true;
+  bool task_ended = false;
   int rc = coproc::run(
       [&]() -> process {
-        // It answers 50 ms in, long after await gave up.
-        auto t = async([]() -> subroutine<int> {
-          co_await sleep_for(50ms);
-          co_return 7;
+        pid worker;
+        const pid caller = spawn_on(0, [&]() -> process {
+          // It answers 50 ms in, long after await gave up.
+          auto t = async([]() -> subroutine<int> {
+            co_await sleep_for(50ms);
+            co_return 7;
+          });
+          worker = t.worker;
+          try {
+            (void)co_await await(t, 1ms);
+          } catch (const call_timeout&) {
+            timed_out = true;
+          }
+          co_await receive([](atom<"look">) {});  // the result has been sent by then
+          leftover = co_await otp_test::next_message_type(0ms);
         });
-        try {
-          (void)co_await await(t, 1ms);
-        } catch (const call_timeout&) {
-          timed_out = true;
-        }
-        co_await sleep_for(200ms);  // the result has been sent by now
-        leftover = co_await otp_test::next_message_type(0ms);
+        co_await yield();  // the caller waits in await, the task in its sleep
+        co_await coproc_test::advance_clock(clk, 1ms - 1ns);
+        timed_out_just_before = timed_out;
+        co_await coproc_test::advance_clock(clk, 1ns);
+        co_await coproc_test::advance_clock(clk, 49ms - 1ns);
+        task_ended_just_before = !alive(worker);
+        co_await coproc_test::advance_clock(clk, 1ns);
+        task_ended = !alive(worker);
+        send(caller, atom<"look">{});
+        co_await yield();
       },
-      options{.cores = 2});
+      options{.cores = 2, .clock = &clk});
   EXPECT_EQ(rc, 0);
+  EXPECT_FALSE(timed_out_just_before);
   EXPECT_TRUE(timed_out);
+  EXPECT_FALSE(task_ended_just_before);
+  EXPECT_TRUE(task_ended);
   EXPECT_EQ(leftover, std::nullopt) << "a late task result stayed in the mailbox";
 }
