@@ -4,19 +4,57 @@
 // loop thread of pcb::self.core reads or writes it, after the process is published.
 // (The spawner fills it in before publishing the pid with a release store of the
 // slot's serial; the home core reads it after an acquire load of that serial or after
-// popping the spawn request from a queue.)
+// popping the spawn request from a queue.) Other cores and threads act on a process
+// only by envelopes to its home core: messages, signals, inspections.
 //
-//   created --spawn request reaches home core--> runnable
-//   created --exit signal came first, spawn request reaches home core--> exiting (never runs)
-//   runnable --loop resumes it--> running
-//   running --co_await receive() finds no match--> waiting
-//   running --co_await yield()--> runnable
-//   waiting --matching message delivered, or its after-timer fires--> runnable
-//   running --body returns or throws--> exiting --loop tears it down--> (slot freed)
+//   created    made by start_process; the spawn request is on its way to the home core
+//              (or, spawned on the spawner's own core, adopted at once).
+//   runnable   in the home loop's run queue (next_runnable/prev_runnable).
+//   running    its frame is executing; t_current points at it.
+//   waiting    suspended, not in the run queue. Three kinds, told apart by what holds it:
+//              - in receive: `waiting` points at the awaiter's receive_wait; delivery
+//                tests each new message against it, its `after` timer (if any) sits in
+//                the wheel inside that awaiter;
+//              - on an I/O operation (lib/io/io_request, tcp accept): the operation's
+//                record holds the pcb and its resume point, and makes it runnable when
+//                the backend completes it (or its deadline timer fires); `waiting` is
+//                nullptr, so messages only queue;
+//              - on sleep_for, an awaited task or another awaitable that is not ours:
+//                that awaitable wakes it (the loop marks it waiting when it suspends
+//                without saying so).
+//   exiting    the body returned or threw (final_suspend set this); the loop tears it
+//              down right after the resume that ended it.
+//   (gone)     teardown: serial cleared (sends now drop), frame destroyed, mailbox freed,
+//              links and monitors told, slot freed for reuse.
 //
-// Messages that arrive in any state are appended to the mailbox. Only in `waiting`
-// does delivery test them against the suspended receive (receive_wait::try_match),
-// so a waiting process is woken only by a message it will take.
+//   created  --spawn request reaches home core (adopt)----------------> runnable
+//   created  --an exit signal came first (exit_scheduled), then adopt--> killed
+//   runnable --the loop resumes it------------------------------------> running
+//   running  --co_await receive() finds no match-----------------------> waiting (receive)
+//   running  --co_await on a socket / sleep / task---------------------> waiting (other)
+//   running  --co_await yield()---------------------------------------> runnable (back)
+//   waiting  --matching message, after-timer, I/O completion, wake----> runnable
+//   running  --body returns or throws---------------------------------> exiting --> gone
+//   any      --killed: an untrapped exit signal (a link's crash, exit(p, r), kill)
+//            sets ext->exit_scheduled and puts it on the loop's exits_ list----> killed
+//   killed   run_exits() tears it down between resumes, from whatever state it was in
+//            (one that killed itself while running finishes that resume first): out of
+//            the run queue, its frame destroyed (a receive awaiter disarms its timer, an
+//            I/O awaiter orphans its request, which the backend then cancels), so a
+//            killed process is never resumed again.
+//   A process that traps exits gets (atom<"EXIT">, pid, exit_reason) messages instead,
+//   except for kill.
+//
+// Scoped-process stand-ins (scoped_process.hpp): a pcb with `foreign` set, homed on
+// core 0, that never runs and is never in the run queue. Core 0 puts its messages into
+// the foreign_box under the box's mutex for the foreign thread; an exit signal becomes
+// an EXIT message in the box (a stand-in cannot die). Closing it posts it back to core 0,
+// which frees the slot.
+//
+// Messages that arrive in any state are appended to the mailbox. Only in `waiting` (in
+// receive) does delivery test them against the suspended receive
+// (receive_wait::try_match), so a waiting process is woken only by a message it will
+// take.
 #pragma once
 
 #include <chrono>
@@ -67,17 +105,21 @@ struct receive_wait {
   bool timed_out = false;
 };
 
+// Every field: written by the home core's loop thread only (the spawner fills them in
+// before publication, see the head of this file). The comments say who, on that thread.
 struct pcb {
-  pid self;
-  loop* home = nullptr;
-  pcb* next_runnable = nullptr;  // run queue (doubly linked, so a kill can unlink)
+  pid self;               // set by start_process, never changed
+  loop* home = nullptr;   // set by start_process, never changed
+  pcb* next_runnable = nullptr;  // run queue (doubly linked, so a kill can unlink): the loop
   pcb* prev_runnable = nullptr;
-  pcb* all_prev = nullptr;  // the home loop's list of live processes
+  pcb* all_prev = nullptr;  // the home loop's list of live processes: adopt / teardown
   pcb* all_next = nullptr;
   std::coroutine_handle<> root;          // outermost frame, destroyed at exit
   std::coroutine_handle<> resume_point;  // innermost suspended frame
-  receive_wait* waiting = nullptr;       // set while suspended in receive
-  message_node* head = nullptr;          // mailbox, arrival order
+  receive_wait* waiting = nullptr;       // set while suspended in receive: the awaiter sets
+                                         // it, delivery or its timer clears it
+  message_node* head = nullptr;          // mailbox, arrival order: delivery appends, receive
+                                         // unlinks, teardown frees
   message_node* tail = nullptr;
   std::size_t mailbox_len = 0;
   // Receive marker: no message from head up to and including scan_mark matches the
@@ -85,7 +127,7 @@ struct pcb {
   // so a queue of junk is scanned once, not once per receive (Erlang's receive marker).
   const void* scan_kind = nullptr;
   message_node* scan_mark = nullptr;
-  proc_state state = proc_state::created;
+  proc_state state = proc_state::created;  // see the state machine above
   bool is_main = false;            // the process runtime::run() waits for
   bool trap_exit = false;          // exit signals become (atom<"EXIT">, pid, exit_reason) messages
   bool crashed = false;            // the body threw (not exit(reason)): a crash report is due
