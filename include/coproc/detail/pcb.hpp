@@ -108,8 +108,8 @@ struct receive_wait {
 // Every field: written by the home core's loop thread only (the spawner fills them in
 // before publication, see the head of this file). The comments say who, on that thread.
 struct pcb {
-  pid self;               // set by start_process, never changed
-  loop* home = nullptr;   // set by start_process, never changed
+  pid self;                      // set by start_process, never changed
+  loop* home = nullptr;          // set by start_process, never changed
   pcb* next_runnable = nullptr;  // run queue (doubly linked, so a kill can unlink): the loop
   pcb* prev_runnable = nullptr;
   pcb* all_prev = nullptr;  // the home loop's list of live processes: adopt / teardown
@@ -128,7 +128,7 @@ struct pcb {
   const void* scan_kind = nullptr;
   message_node* scan_mark = nullptr;
   proc_state state = proc_state::created;  // see the state machine above
-  bool is_main = false;            // the process runtime::run() waits for
+  bool is_main = false;                    // the process runtime::run() waits for
   bool trap_exit = false;          // exit signals become (atom<"EXIT">, pid, exit_reason) messages
   bool crashed = false;            // the body threw (not exit(reason)): a crash report is due
   exit_reason* exit = nullptr;     // why it ends, once decided (nullptr: normal)
