@@ -6,6 +6,8 @@
 #include <coproc/coproc.hpp>
 #include <coproc/node.hpp>
 #include <coproc/term_codec.hpp>
+#include <algorithm>
+#include <atomic>
 #include <fstream>
 #include <map>
 #include <mutex>
@@ -838,6 +840,53 @@ TEST_F(Dist, GarbageOnTheDistributionPortClosesOnlyThatConnection) {
     EXPECT_TRUE(answered);
     EXPECT_TRUE(demonitor(ref, true));  // still active: that connection never dropped
   });
+}
+
+// 30 junk connections from one address: one warning line, not 30 crash reports, and the
+// node keeps serving (issue 17: anyone who can reach the port could flood the log).
+TEST_F(Dist, FailedHandshakesFromOneAddressAreReportedOnceNotPerConnection) {
+  static std::mutex mu;
+  static std::vector<std::string> lines;
+  {
+    std::lock_guard lock(mu);
+    lines.clear();
+  }
+  static std::atomic<int> crashes{0};
+  crashes = 0;
+  set_log_handler([](log_level, std::string_view text) {
+    std::lock_guard lock(mu);
+    lines.emplace_back(text);
+  });
+  set_crash_reporter([](const crash_report&) { crashes.fetch_add(1); });
+  run([]() -> process {
+    co_await start_node("t_junk_flood");
+    for (int i = 0; i < 30; ++i) {
+      tcp_stream s = co_await tcp_stream::connect(socket_address::loopback_v4(node::listen_port()));
+      co_await s.write_all(std::string("\x00\x05hello", 7));  // a name message too short
+      char buf[64];
+      std::size_t n = 1;
+      try {
+        n = co_await s.read_some(buf, 10s);  // the node hangs up
+      } catch (const std::system_error&) {
+        n = 0;
+      }
+      EXPECT_EQ(n, 0u) << "connection " << i;
+    }
+    const pid probe = co_await await_probe(kProbe);
+    CO_ASSERT(probe);
+    send(probe, self(), atom<"hello">{});
+    const bool answered = co_await receive([](atom<"hello">, const pid&) { return true; },
+                                           after(5s, [] { return false; }));
+    EXPECT_TRUE(answered);
+  });
+  set_log_handler(nullptr);
+  set_crash_reporter(nullptr);
+  EXPECT_EQ(crashes.load(), 0);
+  std::lock_guard lock(mu);
+  const auto handshake_lines = std::count_if(lines.begin(), lines.end(), [](const std::string& l) {
+    return l.find("bad handshake from 127.0.0.1") != std::string::npos;
+  });
+  EXPECT_EQ(handshake_lines, 1) << "lines logged: " << lines.size();
 }
 
 // A hand-made node: the handshake done with the wire layer, then whatever frames we like.

@@ -13,6 +13,7 @@
 
 #include "coproc/io_error.hpp"
 #include "coproc/link.hpp"
+#include "coproc/log.hpp"
 #include "coproc/receive.hpp"
 #include "coproc/registry.hpp"
 #include "coproc/spawn.hpp"
@@ -606,6 +607,51 @@ std::string peer_address(const tcp_stream& s) {
   }
 }
 
+std::string peer_ip(const tcp_stream& s) {
+  try {
+    return s.peer().ip();
+  } catch (const std::exception&) {
+    return "an unknown address";
+  }
+}
+
+// A failed incoming handshake: one warning per peer IP per report_every, which says how
+// many more failed meanwhile, instead of a crash report per connection.
+void report_handshake_failure(node_state& st, const std::string& ip, std::exception_ptr e) {
+  std::string what = "coproc: a handshake failed";
+  try {
+    std::rethrow_exception(std::move(e));
+  } catch (const std::exception& x) {
+    what = x.what();
+  } catch (...) {
+  }
+  const auto now = std::chrono::steady_clock::now();
+  std::uint64_t unreported = 0;
+  {
+    std::lock_guard lock(st.report_mu);
+    auto it = st.handshake_failures.find(ip);
+    if (it != st.handshake_failures.end() && now - it->second.last < st.report_every) {
+      ++it->second.since;
+      return;
+    }
+    if (it == st.handshake_failures.end()) {
+      if (st.handshake_failures.size() >= node_state::kMaxReported) {
+        std::erase_if(st.handshake_failures,
+                      [&](const auto& kv) { return now - kv.second.last >= st.report_every; });
+        if (st.handshake_failures.size() >= node_state::kMaxReported) st.handshake_failures.clear();
+      }
+      it = st.handshake_failures.emplace(ip, node_state::failure_count{}).first;
+    }
+    unreported = it->second.since;
+    it->second = {now, 0};
+  }
+  if (unreported > 0) {
+    what += " (and " + std::to_string(unreported) + " more failed handshakes from " + ip +
+            " since the last report)";
+  }
+  coproc::detail::log(log_level::warning, what);
+}
+
 }  // namespace
 
 // ---- the two ways a connection starts ------------------------------------------------------
@@ -735,12 +781,13 @@ process incoming_connection(node_state* st, tcp_stream s) {
     failed = std::current_exception();
   }
   if (failed || abandoned) {
+    const std::string ip = peer_ip(c->stream);
     c->stream.close();
     if (registered) {
       (void)leave_map(*c);
       co_await drain(pid{});
     }
-    if (failed) std::rethrow_exception(failed);
+    if (failed) report_handshake_failure(*st, ip, failed);
     co_return;
   }
   co_await run_connection(c, displaced);

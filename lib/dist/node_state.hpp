@@ -11,6 +11,8 @@
 // its mailbox.
 #pragma once
 
+#include <chrono>
+
 #include <atomic>
 #include <cstdint>
 #include <functional>
@@ -132,6 +134,18 @@ struct node_state {
     return static_cast<unsigned>(std::hash<std::string>{}(peer) % cores);
   }
   unsigned next_core() noexcept { return rr.fetch_add(1, std::memory_order_relaxed) % cores; }
+
+  // Failed incoming handshakes, by peer IP: each IP is reported at most once per
+  // report_every, with a count of the failures it had since (anyone who can reach the
+  // port could otherwise flood the log). Guarded by report_mu; at most kMaxReported IPs.
+  struct failure_count {
+    std::chrono::steady_clock::time_point last;
+    std::uint64_t since = 0;  // failures not reported since `last`
+  };
+  static constexpr std::size_t kMaxReported = 1024;
+  std::chrono::seconds report_every{10};
+  std::mutex report_mu;
+  std::unordered_map<std::string, failure_count> handshake_failures;
 
   std::mutex rng_mu;
   std::mt19937 rng{std::random_device{}()};
