@@ -148,13 +148,13 @@ TEST(PerPairOrdering, MessagesFromForeignThreadsArriveInSendOrder) {
     runtime rt{options{.cores = 2}};
     scoped_process me;
     const pid report = me.self();
-    const pid receiver = spawn_on(1, [&r, report, per_thread]() -> process {
+    const pid receiver = spawn_on(1, [&r, report]() -> process {
       co_await check_order(r, kThreads, per_thread);
       send(report, atom<"done">{});
     });
     std::vector<std::thread> threads;
     for (int t = 0; t < kThreads; ++t) {
-      threads.emplace_back([receiver, t, per_thread] {
+      threads.emplace_back([receiver, t] {
         for (int i = 0; i < per_thread; ++i) send(receiver, t, i);
       });
     }
