@@ -31,6 +31,7 @@
 #include <string>
 #include <system_error>
 #include <thread>
+#include <utility>
 
 #include "coproc/crash_report.hpp"
 #include "coproc/scoped_process.hpp"
@@ -172,14 +173,32 @@ void loop::handle(const envelope& e) {
 
 // ---- delivery (owner thread) ----
 
-void loop::deliver_local(std::uint32_t index, std::uint64_t serial, message_node* n) noexcept {
+namespace {
+void destroy_chain(message_node* n) noexcept {
+  while (n != nullptr) {
+    message_node* next = n->next;
+    destroy(n);
+    n = next;
+  }
+}
+}  // namespace
+
+pcb* loop::live_process(std::uint32_t index, std::uint64_t serial) const noexcept {
   slot* s = rt_.table().find(index);
   // acquire: pairs with the spawner's release, so the pcb is fully built.
   if (s == nullptr || serial == 0 || s->serial.load(std::memory_order_acquire) != serial) {
+    return nullptr;
+  }
+  return s->proc;
+}
+
+void loop::deliver_local(std::uint32_t index, std::uint64_t serial, message_node* n) noexcept {
+  pcb* p = live_process(index, serial);
+  if (p == nullptr) {
     destroy(n);  // dead or never alive: dropped, as in Erlang
     return;
   }
-  deliver(s->proc, n);
+  deliver(p, n);
 }
 
 void loop::deliver(pcb* p, message_node* n) noexcept {
@@ -296,16 +315,14 @@ void loop::make_runnable_soon(pcb* p) noexcept {
 }
 
 void loop::deliver_chain(std::uint32_t index, std::uint64_t serial, message_node* n) noexcept {
-  slot* s = rt_.table().find(index);
-  // acquire: pairs with the spawner's release, so the pcb is fully built.
-  const bool alive = s != nullptr && serial != 0 && s->serial.load(std::memory_order_acquire) == serial;
+  pcb* p = live_process(index, serial);
+  if (p == nullptr) {
+    destroy_chain(n);  // dead or never alive: dropped, as in Erlang
+    return;
+  }
   while (n != nullptr) {
     message_node* next = n->next;
-    if (alive) {
-      deliver(s->proc, n);  // only readies the process: it stays alive through the chain
-    } else {
-      destroy(n);  // dead or never alive: dropped, as in Erlang
-    }
+    deliver(p, n);  // only readies the process: it stays alive through the chain
     n = next;
   }
 }
@@ -324,8 +341,14 @@ void loop::send_remote(unsigned core, envelope e) {
       }
       push_chain(core);
     }
-    c = message_chain{e.index, e.serial, n, n, 1};
-    chained_.push_back(core);
+    c.index = e.index;
+    c.serial = e.serial;
+    c.head = c.tail = n;
+    c.length = 1;
+    if (!c.listed) {  // at most once per core, so push_back stays within the reserve
+      c.listed = true;
+      chained_.push_back(core);
+    }
     return;
   }
   // Anything else goes after the messages sent before it: per-pair order.
@@ -347,6 +370,7 @@ void loop::push_chain(unsigned core) noexcept {
 
 void loop::flush_chains() noexcept {
   for (unsigned core : chained_) {
+    chains_[core].listed = false;
     if (chains_[core].head != nullptr) push_chain(core);
   }
   chained_.clear();
@@ -483,10 +507,7 @@ void loop::teardown(pcb* p) noexcept {
   n_processes_.store(n_processes_.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
 
   p->root.destroy();  // arguments, captures and locals go now
-  while (message_node* m = p->head) {
-    p->head = m->next;
-    destroy(m);
-  }
+  destroy_chain(std::exchange(p->head, nullptr));
   if (p->ext != nullptr) {
     if (p->ext->exit_scheduled) std::erase(exits_, p);
     announce_exit(p, reason);
@@ -581,7 +602,7 @@ void loop::idle() {
     ~busy_again() { idle.store(false, std::memory_order_relaxed); }
   } on_exit{idle_};
   if (!chained_.empty()) flush_chains();  // sent after this turn's flush (I/O results)
-  bool owes = !wake_list_.empty();  // messages still spilled for a full queue, or unwoken
+  bool owes = !wake_list_.empty();        // messages still spilled for a full queue, or unwoken
   if (may_spin_ || owes) {
     const auto until = std::chrono::steady_clock::now() + rt_.opts().spin;
     unsigned spins = 0;
@@ -623,20 +644,13 @@ void loop::sleep() {
 void loop::dispose(const envelope& e) noexcept {
   switch (e.kind) {
     case envelope::deliver:
-      for (auto* n = static_cast<message_node*>(e.ptr); n != nullptr;) {
-        message_node* next = n->next;
-        destroy(n);
-        n = next;
-      }
+      destroy_chain(static_cast<message_node*>(e.ptr));
       break;
     case envelope::start: {
       auto* p = static_cast<pcb*>(e.ptr);
       rt_.table().find(p->self.index)->serial.store(0, std::memory_order_release);
       p->root.destroy();
-      while (message_node* m = p->head) {
-        p->head = m->next;
-        destroy(m);
-      }
+      destroy_chain(std::exchange(p->head, nullptr));
       delete p->ext;
       delete p->exit;
       p->~pcb();
@@ -688,7 +702,7 @@ void loop::shut_down() {
     foreign_.clear();
   }
   for (message_chain& c : chains_) {  // sent by us but never pushed
-    if (c.head != nullptr) dispose(envelope{envelope::deliver, c.index, c.serial, c.head});
+    destroy_chain(c.head);
     c = message_chain{};
   }
   chained_.clear();

@@ -121,6 +121,8 @@ class loop {
   void announce_exit(pcb* p, const exit_reason& reason) noexcept;  // to links, monitors
   void shut_down();
   void dispose(const envelope& e) noexcept;
+  // The process (index, serial) if it is alive on this core, else nullptr.
+  [[nodiscard]] pcb* live_process(std::uint32_t index, std::uint64_t serial) const noexcept;
   // Delivers a chain of messages that came in one envelope.
   void deliver_chain(std::uint32_t index, std::uint64_t serial, message_node* n) noexcept;
   void push_envelope(unsigned core, const envelope& e);
@@ -166,9 +168,10 @@ class loop {
     message_node* head = nullptr;  // nullptr: none pending
     message_node* tail = nullptr;
     std::uint32_t length = 0;
+    bool listed = false;  // in chained_ (which holds each core at most once)
   };
-  std::vector<message_chain> chains_;   // per destination core
-  std::vector<unsigned> chained_;       // cores with a pending chain; capacity ncores_
+  std::vector<message_chain> chains_;  // per destination core
+  std::vector<unsigned> chained_;      // cores with a pending chain; capacity ncores_
   std::vector<bool> wake_listed_;
   std::vector<std::uint32_t> pushed_since_wake_;  // per destination: see push_envelope
 

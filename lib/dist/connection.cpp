@@ -615,7 +615,7 @@ std::string peer_ip(const tcp_stream& s) {
   }
 }
 
-// A failed incoming handshake: one warning per peer IP per report_every, which says how
+// A failed incoming handshake: one warning per peer IP per kReportEvery, which says how
 // many more failed meanwhile, instead of a crash report per connection.
 void report_handshake_failure(node_state& st, const std::string& ip, std::exception_ptr e) {
   std::string what = "coproc: a handshake failed";
@@ -630,14 +630,15 @@ void report_handshake_failure(node_state& st, const std::string& ip, std::except
   {
     std::lock_guard lock(st.report_mu);
     auto it = st.handshake_failures.find(ip);
-    if (it != st.handshake_failures.end() && now - it->second.last < st.report_every) {
+    if (it != st.handshake_failures.end() && now - it->second.last < node_state::kReportEvery) {
       ++it->second.since;
       return;
     }
     if (it == st.handshake_failures.end()) {
       if (st.handshake_failures.size() >= node_state::kMaxReported) {
-        std::erase_if(st.handshake_failures,
-                      [&](const auto& kv) { return now - kv.second.last >= st.report_every; });
+        std::erase_if(st.handshake_failures, [&](const auto& kv) {
+          return now - kv.second.last >= node_state::kReportEvery;
+        });
         if (st.handshake_failures.size() >= node_state::kMaxReported) st.handshake_failures.clear();
       }
       it = st.handshake_failures.emplace(ip, node_state::failure_count{}).first;

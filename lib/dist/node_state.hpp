@@ -11,9 +11,8 @@
 // its mailbox.
 #pragma once
 
-#include <chrono>
-
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -136,14 +135,14 @@ struct node_state {
   unsigned next_core() noexcept { return rr.fetch_add(1, std::memory_order_relaxed) % cores; }
 
   // Failed incoming handshakes, by peer IP: each IP is reported at most once per
-  // report_every, with a count of the failures it had since (anyone who can reach the
+  // kReportEvery, with a count of the failures it had since (anyone who can reach the
   // port could otherwise flood the log). Guarded by report_mu; at most kMaxReported IPs.
   struct failure_count {
     std::chrono::steady_clock::time_point last;
     std::uint64_t since = 0;  // failures not reported since `last`
   };
   static constexpr std::size_t kMaxReported = 1024;
-  std::chrono::seconds report_every{10};
+  static constexpr std::chrono::seconds kReportEvery{10};
   std::mutex report_mu;
   std::unordered_map<std::string, failure_count> handshake_failures;
 
