@@ -89,7 +89,6 @@ struct io_op {
   std::int64_t deadline = 0;  // ns on the runtime clock; 0 = none
 
   // --- the backend's ---
-  __kernel_timespec link_timeout{};  // io_uring: the linked timeout's duration
   io_op* next_parked = nullptr;      // epoll: the operations waiting on one descriptor
   io_op* prev_parked = nullptr;
   io_op* next_done = nullptr;  // epoll: the queue of final results not yet reaped
@@ -99,7 +98,7 @@ struct io_op {
     io_op* op = nullptr;
     void* backend = nullptr;
   };
-  deadline_timer timer;  // epoll: ends a parked operation at its deadline
+  deadline_timer timer;  // ends the operation at its deadline (armed while it waits)
 };
 
 class io_backend {

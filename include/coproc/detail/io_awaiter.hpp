@@ -2,8 +2,9 @@
 //
 // Lifecycle of one operation (an io_request, owned by lib/io):
 //   made      - by the socket call; owns the buffer the kernel will use
-//   submitted - await_suspend hands it to the I/O backend of the caller's core (an SQE
-//               and a linked timeout, or a non-blocking try and a readiness wait); the
+//   submitted - await_suspend hands it to the I/O backend of the caller's core (an SQE,
+//               or a non-blocking try and a readiness wait; a deadline is a timer on the
+//               loop's wheel); the
 //               process waits (state waiting, no receive)
 //   completed - the result wakes the process; await_resume copies data out and frees it
 //   orphaned  - the process died (its frame, and this awaiter, were destroyed) while
