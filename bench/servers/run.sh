@@ -461,7 +461,7 @@ print_table() {
         row(W[w], "cores", "srv cores", ".2f", 0)
       }
     }' "$RESULTS"
-  echo "(us cpu/op: the server process's user+system CPU per round trip or request; srv cores:"
+  echo "(us cpu/op: the server's user+system CPU (its process tree) per round trip or request; srv cores:"
   echo " that CPU over the load's wall time; coproc/best-peer: vs the fastest peer, and on CPU"
   echo " rows vs the cheapest; epoll/io_uring: coproc-epoll / coproc; for rates below 1 is"
   echo " slower, for CPU above 1 costs more.)"
