@@ -44,8 +44,8 @@ int serve(int argc, char** argv, const char* name, Session session) {
     return 2;
   }
   const auto port = static_cast<unsigned short>(std::atoi(argv[1]));
-  unsigned threads = argc == 3 ? static_cast<unsigned>(std::atoi(argv[2]))
-                               : std::thread::hardware_concurrency();
+  unsigned threads =
+      argc == 3 ? static_cast<unsigned>(std::atoi(argv[2])) : std::thread::hardware_concurrency();
   if (threads == 0) threads = 1;
 
   std::vector<std::unique_ptr<asio::io_context>> ctxs;

@@ -17,4 +17,6 @@ static awaitable<void> session(tcp::socket s) {
   }
 }
 
-int main(int argc, char** argv) { return serve(argc, argv, "echo", session); }
+int main(int argc, char** argv) {
+  return serve(argc, argv, "echo", session);
+}

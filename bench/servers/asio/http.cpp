@@ -49,10 +49,12 @@ thread_local answers cached;
 
 bool has_close(std::string_view head) {
   // Case-insensitive search for a "Connection: close" header line.
-  for (std::size_t p = head.find("\r\n"); p != std::string_view::npos; p = head.find("\r\n", p + 2)) {
+  for (std::size_t p = head.find("\r\n"); p != std::string_view::npos;
+       p = head.find("\r\n", p + 2)) {
     std::string_view line = head.substr(p + 2, head.find("\r\n", p + 2) - (p + 2));
     constexpr std::string_view name = "connection:";
-    if (line.size() < name.size() || strncasecmp(line.data(), name.data(), name.size()) != 0) continue;
+    if (line.size() < name.size() || strncasecmp(line.data(), name.data(), name.size()) != 0)
+      continue;
     line.remove_prefix(name.size());
     while (!line.empty() && (line.front() == ' ' || line.front() == '\t')) line.remove_prefix(1);
     if (line.size() >= 5 && strncasecmp(line.data(), "close", 5) == 0) return true;
@@ -100,4 +102,6 @@ awaitable<void> session(tcp::socket s) {
 
 }  // namespace
 
-int main(int argc, char** argv) { return serve(argc, argv, "http", session); }
+int main(int argc, char** argv) {
+  return serve(argc, argv, "http", session);
+}
