@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
-# Server benchmarks: coproc vs Go vs Erlang/OTP, over loopback.
+# Server benchmarks: coproc vs Go, Erlang/OTP, Boost.Asio, raw liburing and nginx, over loopback.
 #   tcp_echo   : bench/servers/load/echo_load (CONNS connections, SIZE-byte
 #                ping-pong, DURATION s)               -> roundtrips_per_s
 #   http_hello : wrk -t WRK_THREADS -c CONNS -d DURATION s  GET /  -> requests_per_s
 # Systems: coproc (its examples on the backend they pick: io_uring where it works, or
 # what COPROC_BACKEND says), coproc-epoll (the same binaries with COPROC_BACKEND=epoll),
-# go, erlang. Each RESULT line also has the server's CPU time per operation
-# (cpu_us_per_op: utime+stime of the server process from /proc/PID/stat, read before
-# and after the load, over the operations the load client counted) and server_cores
+# go, erlang, asio (Boost.Asio C++20 coroutines), uring (raw liburing), nginx
+# (http_hello only). Each RESULT line also has the server's CPU time per operation
+# (cpu_us_per_op: utime+stime of the server's whole process tree -- all threads, and
+# child processes such as nginx's workers -- from /proc/PID/stat, read before and
+# after the load, over the operations the load client counted) and server_cores
 # (that CPU time over the load's wall time), since the load client shares the cores;
 # coproc's lines say which backend ran (backend=, from the server's open descriptors).
 #
@@ -16,14 +18,17 @@
 #   SYSTEMS="coproc go" WORKLOADS=tcp_echo bench/servers/run.sh
 #
 # Env: DURATION (s, default 10), RUNS (default 1; runs interleave systems),
-#      CONNS (100), SIZE (64), WRK_THREADS (2), SYSTEMS ("coproc coproc-epoll go erlang"),
+#      CONNS (100), SIZE (64), WRK_THREADS (2),
+#      SYSTEMS ("coproc coproc-epoll go erlang asio uring nginx"),
 #      WORKLOADS ("tcp_echo http_hello"), COPROC_BUILD_DIR (build/release),
 #      COPROC_SKIP_BUILD=1 (use the coproc binaries as they are),
-#      ERL_FLAGS (read by erl itself, e.g. "+sbwt none").
+#      ERL_FLAGS (read by erl itself, e.g. "+sbwt none"), SERVER_THREADS (threads or
+#      worker processes of asio, uring and nginx; default nproc), CXX (g++), CC (gcc),
+#      NGINX (the nginx binary).
 # Prints RESULT lines as it goes and a table at the end; the RESULT lines are
 # also kept in bench/servers/build/results-<time>.txt. Builds into
 # bench/servers/build/ and installs missing Debian packages (golang-go,
-# erlang-nox, wrk). Every server is started with a time limit, stopped by its
+# erlang-nox, wrk, g++, libboost-dev, liburing-dev, nginx-light). Every server is started with a time limit, stopped by its
 # PID after its run, and anything still running is stopped on exit.
 set -euo pipefail
 
@@ -35,13 +40,18 @@ RUNS="${RUNS:-1}"
 CONNS="${CONNS:-100}"
 SIZE="${SIZE:-64}"
 WRK_THREADS="${WRK_THREADS:-2}"
-read -r -a SYSTEMS <<<"${SYSTEMS:-coproc coproc-epoll go erlang}"
+read -r -a SYSTEMS <<<"${SYSTEMS:-coproc coproc-epoll go erlang asio uring nginx}"
 read -r -a WORKLOADS <<<"${WORKLOADS:-tcp_echo http_hello}"
 COPROC_BUILD_DIR="${COPROC_BUILD_DIR:-$ROOT/build/release}"
 COPROC_ECHO="$COPROC_BUILD_DIR/examples/echo_server"
 COPROC_HTTP="$COPROC_BUILD_DIR/examples/http_hello"
+SERVER_THREADS="${SERVER_THREADS:-$(nproc)}"
+CXX="${CXX:-g++}"
+CC="${CC:-gcc}"
+find_nginx() { PATH="$PATH:/usr/sbin:/sbin" command -v nginx || echo /usr/sbin/nginx; }
+NGINX="${NGINX:-$(find_nginx)}"
 
-for v in DURATION RUNS CONNS SIZE WRK_THREADS; do
+for v in DURATION RUNS CONNS SIZE WRK_THREADS SERVER_THREADS; do
   [[ "${!v}" =~ ^[1-9][0-9]*$ ]] || { echo "$v must be a positive integer" >&2; exit 2; }
 done
 
@@ -91,7 +101,12 @@ need_pkg() { # need_pkg <package> <test-command...>
     { $sudo apt-get update >&2 && $sudo apt-get install -y "$pkg" >&2; }
 }
 
-stale() { [ ! -e "$1" ] || [ "$2" -nt "$1" ]; }  # stale <output> <source>
+stale() { # stale <output> <source...>: output missing or older than a source
+  local out="$1" src; shift
+  [ -e "$out" ] || return 0
+  for src in "$@"; do [ "$src" -nt "$out" ] && return 0; done
+  return 1
+}
 
 gobuild() { # gobuild <output> <source>
   if stale "$1" "$2"; then
@@ -120,6 +135,35 @@ build_all() {
         erlc -o "$BUILD" "$HERE/erlang/$m.erl" >&2
       fi
     done
+  fi
+  local f
+  if has_system asio; then
+    need_pkg g++ command -v "$CXX"
+    need_pkg libboost-dev test -e /usr/include/boost/asio.hpp
+    for f in echo http; do
+      if stale "$BUILD/asio-$f" "$HERE/asio/$f.cpp" "$HERE/asio/common.hpp"; then
+        log "building asio-$f"
+        nice -n 19 "$CXX" -std=c++20 -O2 -DNDEBUG -o "$BUILD/asio-$f" "$HERE/asio/$f.cpp" -lpthread >&2 ||
+          log "WARNING: asio $f failed to build"
+      fi
+    done
+  fi
+  if has_system uring; then
+    need_pkg gcc command -v "$CC"
+    need_pkg liburing-dev test -e /usr/include/liburing.h
+    for f in "${URING_SERVERS[@]}"; do
+      if stale "$BUILD/uring-$f" "$HERE/uring/$f.c"; then
+        log "building uring-$f"
+        nice -n 19 "$CC" -std=gnu11 -O2 -o "$BUILD/uring-$f" "$HERE/uring/$f.c" -luring -lpthread >&2 ||
+          log "WARNING: uring $f failed to build"
+      fi
+    done
+  fi
+  if has_system nginx && has_workload http_hello; then
+    # Debian's nginx-light is nginx 1.22 (in bookworm a transitional package that
+    # pulls in nginx); installing it may also start the distribution's nginx service.
+    if [ ! -x "$NGINX" ]; then need_pkg nginx-light false || true; NGINX="$(find_nginx)"; fi
+    mkdir -p "$BUILD/nginx/tmp"
   fi
   if has_coproc && [ -z "${COPROC_SKIP_BUILD:-}" ]; then
     need_pkg cmake command -v cmake
@@ -151,6 +195,52 @@ free_port() { # a port nobody listens on, below the ephemeral range
   echo "no free port found" >&2; return 1
 }
 
+# nginx_conf <port>: writes $BUILD/nginx/nginx.conf for GET / -> 200 "Hello, World!"
+# (text/plain), SERVER_THREADS worker processes with an SO_REUSEPORT listener each,
+# keep-alive without a request limit, no access log; pid and temp files in
+# $BUILD/nginx, errors in $BUILD/logs/nginx-error.log.
+nginx_conf() {
+  local d="$BUILD/nginx"
+  mkdir -p "$d/tmp"
+  cat >"$d/nginx.conf" <<EOF
+daemon off;
+master_process on;
+worker_processes $SERVER_THREADS;
+pid $d/nginx.pid;
+error_log $BUILD/logs/nginx-error.log warn;
+events {
+    worker_connections 4096;
+}
+http {
+    access_log off;
+    server_tokens off;
+    tcp_nodelay on;
+    keepalive_requests 1000000;
+    keepalive_timeout 75s;
+    client_body_temp_path $d/tmp/body;
+    proxy_temp_path $d/tmp/proxy;
+    fastcgi_temp_path $d/tmp/fastcgi;
+    uwsgi_temp_path $d/tmp/uwsgi;
+    scgi_temp_path $d/tmp/scgi;
+    server {
+        listen $1 reuseport backlog=1024;
+        location = / {
+            default_type text/plain;
+            return 200 "Hello, World!";
+        }
+    }
+}
+EOF
+}
+
+supports() { # supports <system> <workload>: whether the system has a server for it
+  case "$1/$2" in
+    uring/http_hello) [ -e "$HERE/uring/http.c" ] ;;
+    nginx/tcp_echo) return 1 ;;
+    *) return 0 ;;
+  esac
+}
+
 server_cmd() { # server_cmd <system> <workload> <port> -> sets CMD array, or returns 1
   case "$1/$2" in
     coproc/tcp_echo)   CMD=("$COPROC_ECHO" "$3") ;;
@@ -161,6 +251,13 @@ server_cmd() { # server_cmd <system> <workload> <port> -> sets CMD array, or ret
     go/http_hello)     CMD=("$BUILD/go-http" "$3") ;;
     erlang/tcp_echo)   CMD=(erl -noshell -pa "$BUILD" -run echo_server main "$3") ;;
     erlang/http_hello) CMD=(erl -noshell -pa "$BUILD" -run http_server main "$3") ;;
+    asio/tcp_echo)     CMD=("$BUILD/asio-echo" "$3" "$SERVER_THREADS") ;;
+    asio/http_hello)   CMD=("$BUILD/asio-http" "$3" "$SERVER_THREADS") ;;
+    uring/tcp_echo)    CMD=("$BUILD/uring-echo" "$3" "$SERVER_THREADS") ;;
+    uring/http_hello)  CMD=("$BUILD/uring-http" "$3" "$SERVER_THREADS") ;;
+    nginx/http_hello)
+      [ "$3" = 0 ] || nginx_conf "$3"
+      CMD=("$NGINX" -p "$BUILD/nginx" -e "$BUILD/logs/nginx-error.log" -c "$BUILD/nginx/nginx.conf") ;;
     *) echo "unknown system/workload: $1/$2" >&2; return 1 ;;
   esac
 }
@@ -196,11 +293,25 @@ server_proc() { # server_proc <timeout pid> -> pid, or nothing
   echo "${kids%% *}" | tr -d ' '
 }
 
-cpu_ticks() { # cpu_ticks <pid>: utime + stime (clock ticks, all threads) from /proc/PID/stat
-  local st
-  st="$(cat "/proc/$1/stat" 2>/dev/null)" || { echo ""; return 0; }
-  st="${st##*) }"   # fields from 3 on (the command name may hold spaces)
-  awk '{ print $12 + $13 }' <<<"$st"
+proc_tree() { # proc_tree <pid>: the pid and all its descendants (children of any thread)
+  local c
+  echo "$1"
+  for c in $(cat /proc/"$1"/task/*/children 2>/dev/null); do proc_tree "$c"; done
+}
+
+# cpu_ticks <pid>: CPU time (clock ticks) of the process tree under pid: for each
+# process, utime + stime (all its threads) + cutime + cstime (its children that have
+# exited and been waited for), from /proc/PID/stat. So nginx's workers count, and a
+# child that exits between the two readings is still counted, in its parent.
+cpu_ticks() {
+  local p st sum=0 got=""
+  for p in $(proc_tree "$1"); do
+    st="$(cat "/proc/$p/stat" 2>/dev/null)" || continue
+    st="${st##*) }"   # fields from 3 on (the command name may hold spaces)
+    sum=$((sum + $(awk '{ print $12 + $13 + $14 + $15 }' <<<"$st")))
+    got=1
+  done
+  if [ -n "$got" ]; then echo "$sum"; else echo ""; fi
 }
 
 coproc_backend() { # coproc_backend <pid>: io_uring or epoll, from its open descriptors
@@ -222,14 +333,22 @@ run_load() { # run_load <output file> <command...>: bounded by DURATION + 30 s
   return "$rc"
 }
 
+URING_SERVERS=(echo)
+[ -e "$HERE/uring/http.c" ] && URING_SERVERS+=(http)
+
 RESULTS="$BUILD/results-$(date +%Y%m%d-%H%M%S).txt"
 
 run_one() { # run_one <system> <workload> <run#>
   local sys="$1" wl="$2" run="$3" port pid logf CMD=() rc=0 out="" bin
   local srv="" t0="" t1="" w0="" w1="" ops="" backend=""
+  if ! supports "$sys" "$wl"; then
+    log "skip system=$sys workload=$wl: $sys has no $wl server"
+    return 0
+  fi
   server_cmd "$sys" "$wl" 0 || return 1
   bin="${CMD[-2]}"
-  if [[ $sys == coproc* ]] && [ ! -x "$bin" ]; then
+  case "$sys" in asio | uring | nginx) bin="${CMD[0]}" ;; esac
+  if [[ $sys == coproc* || $sys == asio || $sys == uring || $sys == nginx ]] && [ ! -x "$bin" ]; then
     log "SKIP system=$sys workload=$wl: $bin does not exist (not built yet)"
     return 0
   fi
@@ -342,7 +461,7 @@ print_table() {
         row(W[w], "cores", "srv cores", ".2f", 0)
       }
     }' "$RESULTS"
-  echo "(us cpu/op: the server process's user+system CPU per round trip or request; srv cores:"
+  echo "(us cpu/op: the server's user+system CPU (its process tree) per round trip or request; srv cores:"
   echo " that CPU over the load's wall time; coproc/best-peer: vs the fastest peer, and on CPU"
   echo " rows vs the cheapest; epoll/io_uring: coproc-epoll / coproc; for rates below 1 is"
   echo " slower, for CPU above 1 costs more.)"
