@@ -13,6 +13,8 @@
 #include <string>
 #include <system_error>
 
+#include "clock_support.hpp"
+
 using namespace coproc;
 using namespace std::chrono_literals;
 
@@ -117,6 +119,52 @@ TEST_P(IoBackends, AReadThatTimesOutLeavesTheStreamUsable) {
             0);
   EXPECT_TRUE(timed_out);
   EXPECT_EQ(got, "late");
+}
+
+// A socket operation's deadline is a timer on the loop's wheel, on the runtime's clock
+// (io_uring used to hand it to the kernel as a linked timeout, on the wall clock). On a
+// manual clock it passes when the clock does: not at 5 s - 1 ms, at 5 s.
+TEST_P(IoBackends, ASocketDeadlinePassesWithTheRuntimeClock) {
+  manual_clock clk;
+  std::atomic<int> outcome{0};  // 0: still waiting, 1: timed out, 2: another error, 3: data
+  bool waiting_before_deadline = false;
+  options o = opts(1);
+  o.clock = &clk;
+  ASSERT_EQ(coproc::run(
+                [&]() -> process {
+                  auto l = tcp_listener::bind(socket_address::loopback_v4(0));
+                  tcp_stream c = co_await tcp_stream::connect(l.local());
+                  tcp_stream s = co_await l.accept();
+                  spawn(
+                      [&outcome](tcp_stream s) -> process {
+                        char buf[16];
+                        try {
+                          co_await s.read_some(buf, 5s);
+                          outcome = 3;
+                        } catch (const std::system_error& e) {
+                          outcome = e.code() == std::errc::timed_out ? 1 : 2;
+                        }
+                      },
+                      std::move(s));
+                  co_await yield();  // the reader has submitted its read
+                  co_await coproc_test::advance_clock(clk, 5s - 1ms);
+                  // Real time passes too: a wall-clock deadline would not pass in 50 ms
+                  // either, but a deadline that fired early would show here.
+                  const auto look_until = std::chrono::steady_clock::now() + 50ms;
+                  while (std::chrono::steady_clock::now() < look_until) co_await yield();
+                  waiting_before_deadline = outcome == 0;
+                  co_await coproc_test::advance_clock(clk, 1ms);
+                  // The cancel goes through the kernel: wait for its completion (bounded,
+                  // and far below the 5 s a wall-clock deadline would take).
+                  const auto give_up = std::chrono::steady_clock::now() + 2s;
+                  while (outcome == 0 && std::chrono::steady_clock::now() < give_up) {
+                    co_await yield();
+                  }
+                },
+                o),
+            0);
+  EXPECT_TRUE(waiting_before_deadline);
+  EXPECT_EQ(outcome, 1);
 }
 
 TEST_P(IoBackends, ACoreThatNeverSleepsStillServesItsSockets) {

@@ -603,21 +603,30 @@ void loop::idle() {
   } on_exit{idle_};
   if (!chained_.empty()) flush_chains();  // sent after this turn's flush (I/O results)
   bool owes = !wake_list_.empty();        // messages still spilled for a full queue, or unwoken
-  if (may_spin_ || owes) {
+  if (owes) return;                       // go round again to push the spill
+  if (may_spin_ && (spin_credit_ > 0 || io_->in_flight() == 0)) {
     const auto until = std::chrono::steady_clock::now() + rt_.opts().spin;
     unsigned spins = 0;
     while (!has_inbound() && !rt_.stopping() && !io_->ready()) {
-      if (owes) return;  // go round again to push the spill
       COPROC_CPU_RELAX();
       if ((++spins & 255) == 0) {
         if (std::chrono::steady_clock::now() >= until) break;
-        if (io_->poll_ready()) return;  // epoll: socket results are not in shared memory
+        if (io_->poll_ready()) {  // epoll: socket results are not in shared memory
+          --spin_credit_;
+          return;
+        }
         if (!timers_.empty() && rt_.now_ns() >= timers_.next_deadline()) return;
       }
     }
-    if (has_inbound() || rt_.stopping() || io_->ready()) return;
+    if (has_inbound()) {
+      spin_credit_ = kSpinCredit;
+      return;
+    }
+    --spin_credit_;
+    if (rt_.stopping() || io_->ready()) return;
   }
   sleep();
+  if (has_inbound()) spin_credit_ = kSpinCredit;  // another core woke us: spin next time
 }
 
 void loop::sleep() {

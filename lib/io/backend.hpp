@@ -89,7 +89,7 @@ struct io_op {
   std::int64_t deadline = 0;  // ns on the runtime clock; 0 = none
 
   // --- the backend's ---
-  io_op* next_parked = nullptr;      // epoll: the operations waiting on one descriptor
+  io_op* next_parked = nullptr;  // epoll: the operations waiting on one descriptor
   io_op* prev_parked = nullptr;
   io_op* next_done = nullptr;  // epoll: the queue of final results not yet reaped
   bool parked = false;

@@ -70,9 +70,6 @@ class uring_backend final : public io_backend {
         break;
       case io_kind::recv:
         io_uring_prep_recv(sqe, op.fd, op.data, op.len, 0);
-        // A server reads after it has answered, when the socket is almost always empty:
-        // wait for data first instead of trying a receive that fails and then waiting.
-        sqe->ioprio |= IORING_RECVSEND_POLL_FIRST;
         break;
       case io_kind::send:
         io_uring_prep_send(sqe, op.fd, op.data, op.len, MSG_NOSIGNAL);
