@@ -84,16 +84,25 @@ class http_drain {
   // Connections still being served.
   [[nodiscard]] std::size_t open() const noexcept { return open_.load(std::memory_order_relaxed); }
 
-  // Used by serve_http. A connection about to wait for its next request registers its
-  // socket; false means the drain started, so it should end instead of waiting.
-  bool enter_idle(int fd);
-  void leave_idle(int fd) noexcept;
-  void opened() noexcept { open_.fetch_add(1, std::memory_order_relaxed); }
-  void closed() noexcept { open_.fetch_sub(1, std::memory_order_relaxed); }
+  // Used by serve_http: each connection registers once, for its lifetime (one lock per
+  // connection, not per request: the lock is shared by every core), and marks itself
+  // idle while it waits for its next request.
+  struct connection {
+    int fd = -1;
+    std::atomic<bool> idle{false};
+  };
+  void opened(connection* c);  // may throw std::bad_alloc
+  void closed(connection* c) noexcept;
+  // About to wait for the next request; false means the drain started, so it should end
+  // instead of waiting.
+  bool enter_idle(connection& c) noexcept;
+  void leave_idle(connection& c) noexcept {
+    c.idle.store(false, std::memory_order_relaxed);  // start() may still shut it: harmless
+  }
 
  private:
-  std::mutex mu_;  // idle_, and draining_ against enter_idle
-  std::unordered_set<int> idle_;
+  std::mutex mu_;  // conns_
+  std::unordered_set<connection*> conns_;
   std::atomic<bool> draining_{false};
   std::atomic<std::size_t> open_{0};
 };
@@ -124,16 +133,19 @@ namespace detail {
 void append_http_error(std::string& out, int status);  // with Connection: close
 void append_http_answer(std::string& out, const http_response& r, bool keep_alive,
                         bool omit_body);  // a 500 if r is invalid
-// Counts the connection in opts.drain for the lifetime of a serve_http frame.
+// Registers the connection in opts.drain for the lifetime of a serve_http frame (before
+// the stream, a parameter, closes its descriptor).
 struct drain_guard {
   std::shared_ptr<http_drain> drain;
-  explicit drain_guard(std::shared_ptr<http_drain> d) : drain(std::move(d)) {
-    if (drain) drain->opened();
+  http_drain::connection conn;
+  drain_guard(std::shared_ptr<http_drain> d, int fd) : drain(std::move(d)) {
+    conn.fd = fd;
+    if (drain) drain->opened(&conn);
   }
   drain_guard(const drain_guard&) = delete;
   drain_guard& operator=(const drain_guard&) = delete;
   ~drain_guard() {
-    if (drain) drain->closed();
+    if (drain) drain->closed(&conn);
   }
 };
 }  // namespace detail
@@ -141,7 +153,7 @@ struct drain_guard {
 template <class Handler>
 process serve_http(tcp_stream s, Handler handler, http_server_options opts) {
   const http_parser parser(opts.limits);
-  const detail::drain_guard counted(opts.drain);
+  detail::drain_guard counted(opts.drain, s.native_handle());
   std::string buf;  // bytes read and not yet parsed
   std::string out;  // responses made and not yet written
   char chunk[16 * 1024];
@@ -170,18 +182,18 @@ process serve_http(tcp_stream s, Handler handler, http_server_options opts) {
           linger = true;
           break;
         }
-        if (idle && opts.drain && !opts.drain->enter_idle(s.native_handle())) break;
+        if (idle && opts.drain && !opts.drain->enter_idle(counted.conn)) break;
         std::size_t n = 0;
         bool timed_out = false;
         try {
           n = co_await s.read_some(chunk, limit);
         } catch (const std::system_error& e) {
-          if (idle && opts.drain) opts.drain->leave_idle(s.native_handle());
+          if (idle && opts.drain) opts.drain->leave_idle(counted.conn);
           if (e.code() != std::errc::timed_out || idle) throw;
           timed_out = true;  // mid-request: answer 408 on the next round
         }
         if (timed_out) continue;
-        if (idle && opts.drain) opts.drain->leave_idle(s.native_handle());
+        if (idle && opts.drain) opts.drain->leave_idle(counted.conn);
         if (n == 0) break;  // the client is done sending: nothing to linger for
         if (idle) started = std::chrono::steady_clock::now();
         buf.append(chunk, n);

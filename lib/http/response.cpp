@@ -120,23 +120,39 @@ void append_http_answer(std::string& out, const http_response& r, bool keep_aliv
 }  // namespace detail
 
 void http_drain::start() noexcept {
+  // seq_cst, with enter_idle's: either the connection sees draining_, or we see it idle.
+  draining_.store(true, std::memory_order_seq_cst);
   std::lock_guard lock(mu_);
-  draining_.store(true, std::memory_order_release);  // seen by draining() on any core
-  // A read waiting on an idle connection returns end of stream: it ends at once.
-  for (int fd : idle_) ::shutdown(fd, SHUT_RD);
-  idle_.clear();
+  // A read waiting on an idle connection returns end of stream: it ends at once. One that
+  // just left idle serves the request it read and then closes (draining() is true).
+  for (connection* c : conns_) {
+    if (c->idle.load(std::memory_order_seq_cst)) ::shutdown(c->fd, SHUT_RD);
+  }
 }
 
-bool http_drain::enter_idle(int fd) {
-  std::lock_guard lock(mu_);
-  if (draining_.load(std::memory_order_relaxed)) return false;
-  idle_.insert(fd);
+void http_drain::opened(connection* c) {
+  {
+    std::lock_guard lock(mu_);
+    conns_.insert(c);
+  }
+  open_.fetch_add(1, std::memory_order_relaxed);
+}
+
+void http_drain::closed(connection* c) noexcept {
+  {
+    std::lock_guard lock(mu_);  // start() never shuts a descriptor that is closing
+    conns_.erase(c);
+  }
+  open_.fetch_sub(1, std::memory_order_relaxed);
+}
+
+bool http_drain::enter_idle(connection& c) noexcept {
+  c.idle.store(true, std::memory_order_seq_cst);  // pairs with start(): see there
+  if (draining_.load(std::memory_order_seq_cst)) {
+    c.idle.store(false, std::memory_order_relaxed);
+    return false;
+  }
   return true;
-}
-
-void http_drain::leave_idle(int fd) noexcept {
-  std::lock_guard lock(mu_);
-  idle_.erase(fd);
 }
 
 }  // namespace coproc
