@@ -602,9 +602,10 @@ void loop::idle() {
     ~busy_again() { idle.store(false, std::memory_order_relaxed); }
   } on_exit{idle_};
   if (!chained_.empty()) flush_chains();  // sent after this turn's flush (I/O results)
-  bool owes = !wake_list_.empty();        // messages still spilled for a full queue, or unwoken
-  if (owes) return;                       // go round again to push the spill
+  if (!wake_list_.empty()) return;        // messages still spilled or unwoken: push them first
   if (may_spin_ && (spin_credit_ > 0 || io_->in_flight() == 0)) {
+    // A spin without I/O in flight may start with no credit left: never below zero.
+    const auto spend_credit = [this] { spin_credit_ -= spin_credit_ > 0 ? 1 : 0; };
     const auto until = std::chrono::steady_clock::now() + rt_.opts().spin;
     unsigned spins = 0;
     while (!has_inbound() && !rt_.stopping() && !io_->ready()) {
@@ -612,7 +613,7 @@ void loop::idle() {
       if ((++spins & 255) == 0) {
         if (std::chrono::steady_clock::now() >= until) break;
         if (io_->poll_ready()) {  // epoll: socket results are not in shared memory
-          --spin_credit_;
+          spend_credit();
           return;
         }
         if (!timers_.empty() && rt_.now_ns() >= timers_.next_deadline()) return;
@@ -622,7 +623,7 @@ void loop::idle() {
       spin_credit_ = kSpinCredit;
       return;
     }
-    --spin_credit_;
+    spend_credit();
     if (rt_.stopping() || io_->ready()) return;
   }
   sleep();
