@@ -182,3 +182,42 @@ TEST(Scheduling, StatsCountLiveAndSpawnedProcesses) {
   EXPECT_EQ(live_after_exit, 0U);
   EXPECT_EQ(spawned, 11U);
 }
+
+TEST(Scheduling, ASpawnLoopSpillsItsChildrenToABusyCoreThatKeepsUp) {
+  // A process that spawns in a loop holds its core, so what it queues there cannot start
+  // until it suspends. Placement sends such spawns to a core that is running but keeps
+  // up (a short backlog), not only to an idle one: here core 1 is never idle, because a
+  // process keeps yielding there, and still some of the children must start on it.
+  constexpr int kChildren = 20'000;
+  std::atomic<bool> stop{false};
+  std::atomic<int> started{0};
+  std::atomic<int> on_core1{0};
+  std::atomic<bool> yielding{false};
+  int rc = coproc::run(
+      [&]() -> process {
+        spawn_on(1, [&]() -> process {
+          while (!stop.load(std::memory_order_relaxed)) {
+            yielding.store(true, std::memory_order_relaxed);
+            co_await yield();
+          }
+        });
+        bool busy = false;
+        co_await coproc_test::wait_until(
+            busy, [&] { return yielding.load(); }, 5s);
+        EXPECT_TRUE(busy);
+        for (int i = 0; i < kChildren; ++i) {
+          spawn([&] {
+            if (self().core == 1) on_core1.fetch_add(1, std::memory_order_relaxed);
+            started.fetch_add(1, std::memory_order_relaxed);
+          });
+        }
+        bool all = false;
+        co_await coproc_test::wait_until(
+            all, [&] { return started.load() == kChildren; }, 10s);
+        EXPECT_TRUE(all);
+        stop = true;
+      },
+      options{.cores = 2});
+  EXPECT_EQ(rc, 0);
+  EXPECT_GT(on_core1.load(), 0);
+}

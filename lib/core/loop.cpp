@@ -80,6 +80,7 @@ loop::loop(runtime_impl& rt, unsigned index, io_backend_kind backend)
       wake_listed_(rt.opts().cores, false),
       spawn_target_(index) {
   chains_.resize(ncores_);
+  spawned_to_.resize(ncores_, 0);
   pushed_since_wake_.resize(ncores_, 0);
   chained_.reserve(ncores_);  // a core is listed at most once: push_back never allocates
   inbound_.reserve(ncores_);
@@ -147,6 +148,7 @@ void loop::handle(const envelope& e) {
       deliver_chain(e.index, e.serial, static_cast<message_node*>(e.ptr));
       break;
     case envelope::start:
+      bump(adopted_from_others_);
       adopt(static_cast<pcb*>(e.ptr));
       break;
     case envelope::close_foreign: {
@@ -396,21 +398,57 @@ void loop::push_envelope(unsigned core, const envelope& e) {
   }
 }
 
+void loop::publish_backlog() noexcept {
+  const auto now = static_cast<std::uint32_t>(std::min<std::size_t>(rq_len_, UINT32_MAX));
+  // Written only when it changes: the other cores read this line at their spawns.
+  if (backlog_.load(std::memory_order_relaxed) != now) {
+    backlog_.store(now, std::memory_order_relaxed);
+  }
+}
+
 unsigned loop::pick_spawn_core() noexcept {
   if (ncores_ == 1) return index_;
-  if (++spawns_since_check_ < kPlacementPeriod) return spawn_target_;
+  ++spawns_this_resume_;
+  if (++spawns_since_check_ < kPlacementPeriod) {
+    ++spawned_to_[spawn_target_];
+    return spawn_target_;
+  }
   spawns_since_check_ = 0;
   spawn_target_ = index_;
+  // Our backlog as the other cores see it: the spawner has been running all along, so
+  // the batch-end figure would say nothing of the processes it queued since.
+  publish_backlog();
   if (rq_len_ <= kSpillAbove) return index_;  // we can run these soon ourselves
-  // Spill the next batch to a core with nothing to do. A busy core keeps its spawns,
-  // so parents, children and ring neighbours stay together and talk without atomics.
-  for (unsigned i = 1; i < ncores_; ++i) {
-    const unsigned c = (index_ + i) % ncores_;
-    if (rt_.at(c).is_idle()) {
-      spawn_target_ = c;
-      break;
+  if (spawns_this_resume_ < kPlacementPeriod) {
+    // Spill the next batch to a core with nothing to do. A busy core keeps its spawns,
+    // so parents, children and ring neighbours stay together and talk without atomics.
+    for (unsigned i = 1; i < ncores_; ++i) {
+      const unsigned c = (index_ + i) % ncores_;
+      if (rt_.at(c).is_idle()) {
+        spawn_target_ = c;
+        break;
+      }
+    }
+  } else {
+    // A spawn loop (a whole period of spawns without suspending) holds this core, so
+    // nothing it queues here starts before it ends: its spawns go to the core that
+    // keeps up best with its own work, if one has a load under kSpillAbove and under
+    // half of ours, where they start at once. The load is the core's backlog plus what
+    // we sent it that it has not taken in yet; the idle hint is no use here, as a core
+    // still asleep when our last batch left looks idle and would get every batch.
+    std::uint64_t least = std::min(rq_len_ / 2, kSpillAbove);
+    for (unsigned i = 1; i < ncores_; ++i) {
+      const unsigned c = (index_ + i) % ncores_;
+      const loop& there = rt_.at(c);
+      const std::uint64_t taken = there.adopted_from_others();
+      const std::uint64_t queued = spawned_to_[c] > taken ? spawned_to_[c] - taken : 0;
+      if (const std::uint64_t load = there.backlog() + queued; load < least) {
+        least = load;
+        spawn_target_ = c;
+      }
     }
   }
+  ++spawned_to_[spawn_target_];
   return spawn_target_;
 }
 
@@ -477,6 +515,7 @@ bool loop::run_ready() {
     ++n;
     p->state = proc_state::running;
     front_last_ = nullptr;
+    spawns_this_resume_ = 0;
     t_current = p;
     p->resume_point.resume();
     t_current = nullptr;
@@ -489,6 +528,7 @@ bool loop::run_ready() {
     }
     if (!exits_.empty()) run_exits();
   }
+  publish_backlog();
   return n > 0;
 }
 

@@ -104,9 +104,21 @@ class loop {
   void inspect_process(void* req) noexcept;    // owner thread (lib/core/process_info.cpp)
   // True while the loop has nothing to run (spinning or asleep): a placement hint.
   [[nodiscard]] bool is_idle() const noexcept { return idle_.load(std::memory_order_relaxed); }
+  // How many processes were still runnable at the end of the loop's last batch (or are
+  // queued now, for a loop that has been running one process for a long time): a
+  // placement hint, stale by up to a turn.
+  [[nodiscard]] std::uint32_t backlog() const noexcept {
+    return backlog_.load(std::memory_order_relaxed);
+  }
+  // Processes that other cores spawned onto this one and that it has taken in: with the
+  // count a spawner sent here, what is still queued to it (a hint, as backlog()).
+  [[nodiscard]] std::uint64_t adopted_from_others() const noexcept {
+    return adopted_from_others_.load(std::memory_order_relaxed);
+  }
 
  private:
   bool drain_inbound();
+  void publish_backlog() noexcept;
   void handle(const envelope& e);
   bool fire_due_timers();
   bool run_ready();
@@ -152,8 +164,10 @@ class loop {
   std::size_t rq_len_ = 0;
   unsigned front_budget_ = 0;        // spawns this turn that may still jump the queue
   unsigned spawns_since_check_ = 0;  // placement: spawns since the last decision
-  pcb* front_last_ = nullptr;        // the last process readied ahead by the running one
-  std::vector<pcb*> exits_;          // processes an exit signal has doomed, not yet torn down
+  unsigned spawns_this_resume_ = 0;  // placement: spawns by the running process since it resumed
+  std::vector<std::uint64_t> spawned_to_;  // placement: spawns sent to each core, ever
+  pcb* front_last_ = nullptr;              // the last process readied ahead by the running one
+  std::vector<pcb*> exits_;                // processes an exit signal has doomed, not yet torn down
   // Every live process on this core (for shutdown), intrusive through pcb::all_*.
   pcb* all_ = nullptr;
 
@@ -202,6 +216,11 @@ class loop {
   std::atomic<bool> foreign_pending_{false};  // set under foreign_mu_ by posters
   std::atomic<bool> idle_{false};             // any thread may read: see is_idle()
   std::atomic<bool> sleeping_{false};         // any thread: true while (about to be) asleep in io_
+
+  // Owner writes after each batch (only when it changed), other cores read it when they
+  // place spawns: a line of its own, away from the flags every waker reads.
+  alignas(64) std::atomic<std::uint32_t> backlog_{0};
+  std::atomic<std::uint64_t> adopted_from_others_{0};  // owner bumps per start envelope
 
   // Counters (written by the owner only, read by anyone).
   std::atomic<std::uint64_t> n_processes_{0}, n_spawned_{0}, n_messages_{0}, n_wakeups_{0},
