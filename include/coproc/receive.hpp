@@ -121,13 +121,15 @@ class [[nodiscard]] receive_awaiter : public receive_wait {
     if (owner == nullptr) throw_outside_process("co_await receive()");
     if constexpr (sizeof...(C) > 0) {
       message_node* prev = nullptr;
-      message_node* n = owner->head;
+      message_node* n = owner->mailbox.front();
       if (from_mark_) {
         prev = mark_;  // nothing before the mark can match (see start_after)
-        n = prev != nullptr ? prev->next : owner->head;
-      } else if (kMarkable && owner->scan_kind == kind() && owner->scan_mark != nullptr) {
-        prev = owner->scan_mark;  // everything up to here was already rejected
-        n = prev->next;
+        n = prev != nullptr ? prev->next : owner->mailbox.front();
+      } else if (kMarkable) {
+        if (message_node* rejected = owner->mailbox.scan_start(kind()); rejected != nullptr) {
+          prev = rejected;  // everything up to here was already rejected
+          n = prev->next;
+        }
       }
       for (; n != nullptr; prev = n, n = n->next) {
         int i = set_.match(n);
@@ -187,7 +189,7 @@ class [[nodiscard]] receive_awaiter : public receive_wait {
       if (timed_out) return static_cast<result_type>(after_.fn());
     }
     if constexpr (sizeof...(C) > 0) {
-      owner->unlink(matched_prev_, matched_);
+      owner->mailbox.remove(matched_prev_, matched_);
       return set_.template run<result_type>(clause_, matched_);
     } else if constexpr (!std::is_void_v<result_type>) {
       __builtin_unreachable();  // receive(after(d, fn)) alone always times out
@@ -201,8 +203,7 @@ class [[nodiscard]] receive_awaiter : public receive_wait {
   static const void* kind() noexcept { return reinterpret_cast<const void*>(&on_delivery); }
   void remember(message_node* last_rejected) noexcept {
     if constexpr (kMarkable) {
-      owner->scan_kind = kind();
-      owner->scan_mark = last_rejected;
+      owner->mailbox.mark_rejected(kind(), last_rejected);
     }
   }
 

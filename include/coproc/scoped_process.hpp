@@ -30,9 +30,7 @@ namespace detail {
 struct foreign_box {
   std::mutex mu;
   std::condition_variable arrived;
-  message_node* head = nullptr;
-  message_node* tail = nullptr;
-  std::size_t length = 0;
+  mailbox messages;  // guarded by mu (a foreign thread reads it, the loops append)
 };
 
 pid open_foreign(foreign_box* box);
@@ -80,17 +78,11 @@ class scoped_process {
         a.timeout() >= room ? std::chrono::steady_clock::time_point::max() : now + a.timeout();
     detail::message_node* prev = nullptr;  // last node already tested
     for (;;) {
-      detail::message_node* n = prev != nullptr ? prev->next : box_->head;
+      detail::message_node* n = prev != nullptr ? prev->next : box_->messages.front();
       for (; n != nullptr; prev = n, n = n->next) {
         int i = a.clauses().match(n);
         if (i < 0) continue;
-        if (prev != nullptr) {
-          prev->next = n->next;
-        } else {
-          box_->head = n->next;
-        }
-        if (box_->tail == n) box_->tail = prev;
-        --box_->length;
+        box_->messages.remove(prev, n);
         lock.unlock();
         return a.clauses().template run<typename Awaiter::result_type>(i, n);
       }
@@ -101,7 +93,7 @@ class scoped_process {
                    box_->arrived.wait_until(lock, deadline) == std::cv_status::timeout) {
           // One last look at what arrived with the timeout, then give up.
           if (std::chrono::steady_clock::now() >= deadline &&
-              (prev != nullptr ? prev->next : box_->head) == nullptr) {
+              (prev != nullptr ? prev->next : box_->messages.front()) == nullptr) {
             lock.unlock();
             return a.on_timeout();
           }

@@ -208,14 +208,7 @@ void loop::deliver(pcb* p, message_node* n) noexcept {
     foreign_box* box = p->foreign;
     {
       std::lock_guard lock(box->mu);
-      n->next = nullptr;
-      if (box->tail != nullptr) {
-        box->tail->next = n;
-      } else {
-        box->head = n;
-      }
-      box->tail = n;
-      ++box->length;
+      box->messages.push_back(n);
     }
     box->arrived.notify_one();
     return;
@@ -229,8 +222,8 @@ void loop::deliver(pcb* p, message_node* n) noexcept {
       return;
     }
   }
-  message_node* prev = p->tail;
-  p->append(n);
+  message_node* prev = p->mailbox.back();
+  p->mailbox.push_back(n);
   bump(n_messages_);
   receive_wait* w = p->waiting;
   if (w != nullptr && w->try_match(w, prev, n)) {
@@ -547,7 +540,7 @@ void loop::teardown(pcb* p) noexcept {
   n_processes_.store(n_processes_.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
 
   p->root.destroy();  // arguments, captures and locals go now
-  destroy_chain(std::exchange(p->head, nullptr));
+  destroy_chain(p->mailbox.take_all());
   if (p->ext != nullptr) {
     if (p->ext->exit_scheduled) std::erase(exits_, p);
     announce_exit(p, reason);
@@ -700,7 +693,7 @@ void loop::dispose(const envelope& e) noexcept {
       auto* p = static_cast<pcb*>(e.ptr);
       rt_.table().find(p->self.index)->serial.store(0, std::memory_order_release);
       p->root.destroy();
-      destroy_chain(std::exchange(p->head, nullptr));
+      destroy_chain(p->mailbox.take_all());
       delete p->ext;
       delete p->exit;
       p->~pcb();
@@ -769,7 +762,7 @@ void loop::inspect_mailboxes(void* raw) noexcept {
   std::unique_ptr<inspect_req> req(static_cast<inspect_req*>(raw));
   try {
     std::vector<mailbox_info> top;
-    for (pcb* p = all_; p != nullptr; p = p->all_next) top.push_back({p->self, p->mailbox_len});
+    for (pcb* p = all_; p != nullptr; p = p->all_next) top.push_back({p->self, p->mailbox.size()});
     const std::size_t n = std::min(req->n, top.size());
     std::partial_sort(
         top.begin(), top.begin() + static_cast<std::ptrdiff_t>(n), top.end(),

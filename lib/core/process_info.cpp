@@ -33,9 +33,9 @@ std::optional<process_details> describe(runtime_impl& rt, const pid& who) {
   d.core = who.core;
   if (p->foreign != nullptr) {
     std::lock_guard lock(p->foreign->mu);  // a scoped_process's box is shared with its thread
-    d.message_queue_len = p->foreign->length;
+    d.message_queue_len = p->foreign->messages.size();
   } else {
-    d.message_queue_len = p->mailbox_len;
+    d.message_queue_len = p->mailbox.size();
   }
   d.registered_name = rt.name_of(who);
   if (p->ext != nullptr) {

@@ -30,9 +30,10 @@ pid open_foreign(foreign_box* box) {
 
 void free_stand_in(pcb* p) noexcept {
   foreign_box* box = p->foreign;
-  while (message_node* m = box->head) {
-    box->head = m->next;
+  for (message_node* m = box->messages.take_all(); m != nullptr;) {
+    message_node* next = m->next;
     destroy(m);
+    m = next;
   }
   delete box;
   delete p;
@@ -74,7 +75,7 @@ scoped_process::~scoped_process() {
 
 std::size_t scoped_process::mailbox_size() const {
   std::lock_guard lock(box_->mu);
-  return box_->length;
+  return box_->messages.size();
 }
 
 }  // namespace coproc

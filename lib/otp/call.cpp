@@ -18,7 +18,7 @@ std::uint64_t begin_call(const pid& server, message_node** mark) {
   if (!server || (server.node == 0 && server.core >= t_loop->rt().cores())) {
     throw call_error(exit_reason::noproc());
   }
-  *mark = me->tail;  // the reply and the DOWN can only come after this
+  *mark = me->mailbox.back();  // the reply and the DOWN can only come after this
   const monitor_ref ref = monitor(server);
   me->ext->aliases.push_back({ref.id, *mark});  // monitor() made ext
   return ref.id;
@@ -63,18 +63,10 @@ void end_call(std::uint64_t ref) noexcept {
   // A DOWN for this ref may already be queued (the server died just after replying);
   // it can only be after the mark, so the flush does not scan the old mailbox.
   using down = std::tuple<atom<"DOWN">, monitor_ref, pid, exit_reason>;
-  message_node* prev = mark;
-  for (message_node* n = mark != nullptr ? mark->next : me->head; n != nullptr;) {
-    message_node* next = n->next;
-    if (n->type == type_id<down>() &&
-        std::get<1>(static_cast<typed_node<down>*>(n)->value).id == ref) {
-      me->unlink(prev, n);
-      destroy(n);
-    } else {
-      prev = n;
-    }
-    n = next;
-  }
+  me->mailbox.erase_after_if(mark, [ref](message_node* n) {
+    return n->type == type_id<down>() &&
+           std::get<1>(static_cast<typed_node<down>*>(n)->value).id == ref;
+  });
 }
 
 }  // namespace coproc::detail

@@ -246,18 +246,10 @@ bool demonitor(const monitor_ref& ref, bool flush) {
   // signal_rec::down): only one already in the mailbox can be left, and flush takes it.
   if (flush) {
     using down = std::tuple<atom<"DOWN">, monitor_ref, pid, exit_reason>;
-    detail::message_node* prev = nullptr;
-    for (detail::message_node* n = me->head; n != nullptr;) {
-      detail::message_node* next = n->next;
-      if (n->type == detail::type_id<down>() &&
-          std::get<1>(static_cast<detail::typed_node<down>*>(n)->value) == ref) {
-        me->unlink(prev, n);
-        detail::destroy(n);
-      } else {
-        prev = n;
-      }
-      n = next;
-    }
+    me->mailbox.erase_after_if(nullptr, [ref](detail::message_node* n) {
+      return n->type == detail::type_id<down>() &&
+             std::get<1>(static_cast<detail::typed_node<down>*>(n)->value) == ref;
+    });
   }
   return found;
 }

@@ -63,6 +63,7 @@
 #include <exception>
 #include <string>
 
+#include "coproc/detail/mailbox.hpp"
 #include "coproc/exit_reason.hpp"
 #include "coproc/message.hpp"
 #include "coproc/pid.hpp"
@@ -118,15 +119,7 @@ struct pcb {
   std::coroutine_handle<> resume_point;  // innermost suspended frame
   receive_wait* waiting = nullptr;       // set while suspended in receive: the awaiter sets
                                          // it, delivery or its timer clears it
-  message_node* head = nullptr;          // mailbox, arrival order: delivery appends, receive
-                                         // unlinks, teardown frees
-  message_node* tail = nullptr;
-  std::size_t mailbox_len = 0;
-  // Receive marker: no message from head up to and including scan_mark matches the
-  // clauses of receives of kind scan_kind. A receive of the same kind starts after it,
-  // so a queue of junk is scanned once, not once per receive (Erlang's receive marker).
-  const void* scan_kind = nullptr;
-  message_node* scan_mark = nullptr;
+  detail::mailbox mailbox;  // its messages and receive marker: see coproc/detail/mailbox.hpp
   proc_state state = proc_state::created;  // see the state machine above
   bool is_main = false;                    // the process runtime::run() waits for
   bool trap_exit = false;          // exit signals become (atom<"EXIT">, pid, exit_reason) messages
@@ -134,27 +127,6 @@ struct pcb {
   exit_reason* exit = nullptr;     // why it ends, once decided (nullptr: normal)
   pcb_ext* ext = nullptr;          // allocated on first link/monitor/call
   foreign_box* foreign = nullptr;  // set for a scoped_process's stand-in
-
-  void append(message_node* n) noexcept {
-    n->next = nullptr;
-    if (tail != nullptr) {
-      tail->next = n;
-    } else {
-      head = n;
-    }
-    tail = n;
-    ++mailbox_len;
-  }
-  void unlink(message_node* prev, message_node* n) noexcept {
-    if (prev != nullptr) {
-      prev->next = n->next;
-    } else {
-      head = n->next;
-    }
-    if (tail == n) tail = prev;
-    if (scan_mark == n) scan_mark = nullptr;
-    --mailbox_len;
-  }
 };
 
 // The process running on this thread, or nullptr outside a process.
