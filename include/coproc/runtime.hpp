@@ -46,14 +46,16 @@ enum class io_backend_kind : std::uint8_t { automatic, io_uring, epoll };
 [[nodiscard]] const char* backend_name(io_backend_kind kind) noexcept;
 
 struct options {
-  // Number of cores (event loops). 0 means every hardware core.
+  // Number of cores (event loops). 0 means COPROC_CORES from the environment if set,
+  // else one per CPU this process may run on (its affinity mask: a container's
+  // --cpuset-cpus or taskset, not every CPU of the host).
   unsigned cores = 0;
   // An idle loop polls its queues this long before it sleeps in the ring, so a
   // chatty peer on another core does not pay a kernel wakeup per message. Spinning
-  // is skipped when there are more loops than hardware cores, and with one loop (no
+  // is skipped when there are more loops than usable CPUs, and with one loop (no
   // peer could send it anything a spin would catch sooner).
   std::chrono::microseconds spin = std::chrono::microseconds{50};
-  // Pin loop i to CPU i (mod the hardware cores).
+  // Pin loop i to the i-th CPU of the affinity mask (mod their number).
   bool pin_threads = false;
   // Timers run on this clock when set (tests); steady_clock otherwise.
   manual_clock* clock = nullptr;

@@ -75,7 +75,7 @@ loop::loop(runtime_impl& rt, unsigned index, io_backend_kind backend)
       // foreign threads (which write the eventfd) can wake it, and spinning would take
       // the CPU from the kernel and the programs that produce them.
       may_spin_(rt.opts().spin.count() > 0 && rt.opts().cores > 1 &&
-                rt.opts().cores <= std::max(1U, std::thread::hardware_concurrency())),
+                rt.opts().cores <= rt.cpus().size()),
       overflow_(rt.opts().cores),
       wake_listed_(rt.opts().cores, false),
       spawn_target_(index) {
@@ -100,7 +100,7 @@ void loop::run() {
   if (rt_.opts().pin_threads) {
     cpu_set_t set;
     CPU_ZERO(&set);
-    CPU_SET(index_ % std::max(1U, std::thread::hardware_concurrency()), &set);
+    CPU_SET(rt_.cpus()[index_ % rt_.cpus().size()], &set);
     pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
   }
   while (!rt_.stopping()) {

@@ -10,6 +10,7 @@
 
 #include "coproc/coproc.hpp"
 #include "coproc/log.hpp"
+#include "lib/core/cpus.hpp"
 #include "lib/core/loop.hpp"
 #include "lib/core/runtime_impl.hpp"
 #include "lib/dist/node_state.hpp"
@@ -29,7 +30,7 @@ runtime_impl* current_runtime() noexcept {
 namespace {
 
 options normalized(options o) {
-  if (o.cores == 0) o.cores = std::max(1U, std::thread::hardware_concurrency());
+  if (o.cores == 0) o.cores = default_cores();  // COPROC_CORES, else the usable CPUs
   if (o.cores >= 1023) throw std::invalid_argument("coproc: options.cores must be below 1023");
   return o;
 }

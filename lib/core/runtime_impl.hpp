@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "coproc/runtime.hpp"
+#include "lib/core/cpus.hpp"
 #include "lib/core/loop.hpp"
 #include "lib/core/process_table.hpp"
 
@@ -28,6 +29,9 @@ class runtime_impl {
   [[nodiscard]] unsigned cores() const noexcept { return static_cast<unsigned>(loops_.size()); }
   [[nodiscard]] loop& at(unsigned core) const noexcept { return *loops_[core]; }
   [[nodiscard]] const options& opts() const noexcept { return opts_; }
+  // The CPUs the process may run on, read once at construction (lib/core/cpus.hpp): the
+  // spin rule and pin_threads use them. Never empty, never changed.
+  [[nodiscard]] const std::vector<int>& cpus() const noexcept { return cpus_; }
   // io_uring or epoll, chosen at construction for every loop (lib/io/choose_backend.hpp).
   [[nodiscard]] io_backend_kind backend() const noexcept { return backend_; }
   [[nodiscard]] bool stopping() const noexcept { return stopping_.load(std::memory_order_acquire); }
@@ -65,6 +69,7 @@ class runtime_impl {
 
  private:
   options opts_;
+  std::vector<int> cpus_ = usable_cpus();
   process_table table_;
   io_backend_kind backend_ = io_backend_kind::io_uring;
   std::vector<std::unique_ptr<loop>> loops_;
