@@ -24,7 +24,7 @@
 #      COPROC_SKIP_BUILD=1 (use the coproc binaries as they are),
 #      ERL_FLAGS (read by erl itself, e.g. "+sbwt none"), SERVER_THREADS (threads or
 #      worker processes of asio, uring and nginx; default nproc), CXX (g++), CC (gcc),
-#      NGINX (the nginx binary).
+#      NGINX (the nginx binary), CORES (servers on CPUs 0..CORES-1 only: see below).
 # Prints RESULT lines as it goes and a table at the end; the RESULT lines are
 # also kept in bench/servers/build/results-<time>.txt. Builds into
 # bench/servers/build/ and installs missing Debian packages (golang-go,
@@ -45,7 +45,17 @@ read -r -a WORKLOADS <<<"${WORKLOADS:-tcp_echo http_hello}"
 COPROC_BUILD_DIR="${COPROC_BUILD_DIR:-$ROOT/build/release}"
 COPROC_ECHO="$COPROC_BUILD_DIR/examples/echo_server"
 COPROC_HTTP="$COPROC_BUILD_DIR/examples/http_hello"
-SERVER_THREADS="${SERVER_THREADS:-$(nproc)}"
+# CORES=N: every server runs on CPUs 0..N-1 only (taskset; coproc and Go size themselves
+# from that mask, Erlang brings its schedulers online on it) and SERVER_THREADS defaults to
+# N; the load client stays free to use every CPU. For bench/compare --scaling.
+CORES="${CORES:-}"
+PIN=()
+if [ -n "$CORES" ]; then
+  [[ "$CORES" =~ ^[1-9][0-9]*$ ]] && [ "$CORES" -le "$(nproc)" ] ||
+    { echo "CORES must be a number from 1 to $(nproc)" >&2; exit 2; }
+  PIN=(taskset -c "0-$((CORES - 1))")
+fi
+SERVER_THREADS="${SERVER_THREADS:-${CORES:-$(nproc)}}"
 CXX="${CXX:-g++}"
 CC="${CC:-gcc}"
 find_nginx() { PATH="$PATH:/usr/sbin:/sbin" command -v nginx || echo /usr/sbin/nginx; }
@@ -357,7 +367,7 @@ run_one() { # run_one <system> <workload> <run#>
   logf="$BUILD/logs/$sys-$wl-run$run.log"
   log "run $run: $sys $wl on 127.0.0.1:$port (${DURATION}s)"
   # Bounded: the server cannot outlive DURATION + 120 s even if we are killed.
-  timeout -k 5 $((DURATION + 120)) "${CMD[@]}" >"$logf" 2>&1 </dev/null &
+  timeout -k 5 $((DURATION + 120)) "${PIN[@]}" "${CMD[@]}" >"$logf" 2>&1 </dev/null &
   pid=$!
   SERVER_PIDS+=("$pid")
   if wait_accepting "$pid" "$port" "$logf"; then
