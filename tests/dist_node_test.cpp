@@ -971,6 +971,117 @@ TEST_F(Dist, BadFramesCloseThatConnectionAndLoseNothingElse) {
   });
 }
 
+// A pass-through frame: 112, the control term, then the payload's bytes as given.
+std::string frame_with(const term& ctl, std::string_view payload_bytes) {
+  return frame_of(std::string(1, static_cast<char>(112)) + encode(ctl) +
+                  std::string(payload_bytes));
+}
+
+// True when the node hangs up within 10 s. We tick every 500 ms meanwhile (and read past
+// its ticks), so a node that kept the connection does not drop it for silence instead.
+subroutine<bool> closed_by_node(tcp_stream& s) {
+  char buf[256];
+  for (int i = 0; i < 20; ++i) {
+    std::size_t n = 0;
+    bool quiet = false;
+    try {
+      n = co_await s.read_some(buf, 500ms);
+    } catch (const std::system_error& e) {
+      if (e.code() != std::errc::timed_out) co_return true;  // reset
+      quiet = true;
+    }
+    if (quiet) {
+      try {
+        co_await s.write_all(std::string(4, '\0'), 1s);
+      } catch (const std::system_error&) {
+        co_return true;
+      }
+      continue;
+    }
+    if (n == 0) co_return true;
+    for (std::size_t k = 0; k < n; ++k) {
+      if (buf[k] != 0) co_return false;  // anything but ticks: not what we expected
+    }
+  }
+  co_return false;
+}
+
+// Issue 17, item 2: as Erlang does, a frame that breaks the protocol ends the connection
+// (a payload that does not decode, an operation not negotiated, a field of the wrong
+// type), while a well-formed message coproc cannot represent (an export fun) is dropped
+// and the connection stays.
+TEST_F(Dist, AMalformedFrameClosesTheConnectionAsErlangDoes) {
+  run([]() -> process {
+    co_await start_node("t_strict");
+    register_name("strict_sink", self());
+    auto from = [](int i) { return term::pid("fake" + std::to_string(i) + "@127.0.0.1", 1, 0, 1); };
+    auto reg_send = [&](int i, const term& to) {
+      return term::tuple({term::integer(6), from(i), term::atom(""), to});
+    };
+    auto hello = [](int i) {
+      return encode(term::tuple({term::atom("strict"), term::integer(i)}));
+    };
+    auto heard = [](int i) -> subroutine<bool> {
+      co_return co_await receive([i](atom<"strict">, std::int64_t n) { return n == i; },
+                                 after(5s, [] { return false; }));
+    };
+    const std::string truncated("\x83\x68\x02\x64\x00", 5);  // {_, _} cut inside an atom
+    const std::string length_lie(
+        "\x83\x6d\x00\x00\x10\x00"
+        "abc",
+        9);  // a 4 KiB binary of 3 bytes
+    struct bad_case {
+      const char* what;
+      std::string bytes;
+    };
+    const std::vector<bad_case> cases{
+        {"a truncated payload", frame_with(reg_send(0, term::atom("strict_sink")), truncated)},
+        {"a length lie", frame_with(reg_send(1, term::atom("strict_sink")), length_lie)},
+        {"an unknown operation", frame_with(term::tuple({term::integer(99), from(2)}), "")},
+        {"LINK with atoms",
+         frame_with(term::tuple({term::integer(1), term::atom("a"), term::atom("b")}), "")},
+        {"a send to an integer name", frame_with(reg_send(4, term::integer(42)), hello(4))},
+        {"MONITOR_P with a binary ref",
+         frame_with(term::tuple({term::integer(19), from(5), term::atom("strict_sink"),
+                                 term::binary("ref")}),
+                    "")},
+    };
+    for (std::size_t i = 0; i < cases.size(); ++i) {
+      const int n = static_cast<int>(i);
+      tcp_stream s = co_await fake_node("fake" + std::to_string(n) + "@127.0.0.1");
+      // The connection works: a good message arrives.
+      co_await s.write_all(frame_with(reg_send(n, term::atom("strict_sink")), hello(n)));
+      const bool good = co_await heard(n);
+      EXPECT_TRUE(good) << cases[i].what;
+      if (i == 0) {
+        // An export fun (fun m:f/1) is well formed but has no term: dropped, and the
+        // connection stays, so the next good message still arrives.
+        const std::string fun(
+            "\x83\x71\x64\x00\x01m\x64\x00\x01"
+            "f\x61\x01",
+            11);
+        co_await s.write_all(frame_with(reg_send(n, term::atom("strict_sink")), fun));
+        co_await s.write_all(frame_with(reg_send(n, term::atom("strict_sink")), hello(100)));
+        const bool after_fun = co_await heard(100);
+        EXPECT_TRUE(after_fun) << "the connection dropped on an unsupported term";
+      }
+      co_await s.write_all(cases[i].bytes);
+      const bool closed = co_await closed_by_node(s);
+      EXPECT_TRUE(closed) << cases[i].what << " left the connection open";
+    }
+    // Nothing of the bad frames was delivered, and the node still serves a real peer.
+    const bool stray =
+        co_await receive([](const term&) { return true; }, after(0ms, [] { return false; }));
+    EXPECT_FALSE(stray);
+    const pid probe = co_await await_probe(kProbe);
+    CO_ASSERT(probe);
+    send(probe, self(), atom<"hello">{});
+    const bool answered = co_await receive([](atom<"hello">, const pid&) { return true; },
+                                           after(5s, [] { return false; }));
+    EXPECT_TRUE(answered);
+  });
+}
+
 TEST_F(Dist, SendingAValueWithNoTermMappingToAnotherNodeThrows) {
   run([]() -> process {
     co_await start_node("t_nomap");

@@ -49,6 +49,7 @@ namespace {
 
 using coproc::decode;
 using coproc::decode_options;
+using coproc::decode_result;
 using coproc::encode;
 using coproc::encode_options;
 using coproc::term;
@@ -892,3 +893,30 @@ TEST(TermCodecErlang, RoundTripThroughRealErlang) {
 }
 
 }  // namespace
+
+TEST(TermCodecHostile, UnsupportedTypesAreToldApartFromMalformedInput) {
+  // A fun or a port is well formed Erlang that term cannot hold (the distribution layer
+  // drops such a message); a truncated term or an unknown tag is malformed (it ends the
+  // connection).
+  const std::string export_fun("\x83\x71\x64\x00\x01m\x64\x00\x01"
+                               "f\x61\x01",
+                               11);
+  const decode_result fun = try_decode(export_fun);
+  EXPECT_FALSE(fun);
+  EXPECT_TRUE(fun.unsupported) << fun.error;
+  for (const std::string& bad : {std::string("\x83\x68\x02\x64\x00", 5),
+                                 std::string("\x83\x6d\x00\x00\x10\x00"
+                                             "abc",
+                                             9),
+                                 std::string("\x83\xee", 2)}) {
+    const decode_result r = try_decode(bad);
+    EXPECT_FALSE(r);
+    EXPECT_FALSE(r.unsupported) << r.error;
+  }
+  try {
+    (void)decode(export_fun);
+    ADD_FAILURE() << "decoded a fun";
+  } catch (const term_decode_error& e) {
+    EXPECT_TRUE(e.unsupported());
+  }
+}

@@ -46,13 +46,18 @@ namespace coproc {
 
 class term_decode_error : public std::runtime_error {
  public:
-  term_decode_error(const std::string& what, std::size_t offset)
-      : std::runtime_error(what), offset_(offset) {}
+  term_decode_error(const std::string& what, std::size_t offset, bool unsupported = false)
+      : std::runtime_error(what), offset_(offset), unsupported_(unsupported) {}
   // Where in the input the problem was found.
   [[nodiscard]] std::size_t offset() const noexcept { return offset_; }
+  // True when the input is well formed as far as it was read but holds a type that term
+  // cannot represent (a fun, a port, an export: "unsupported ..." in what()); false when
+  // it is malformed (truncated, a length past the end, an unknown tag, ...).
+  [[nodiscard]] bool unsupported() const noexcept { return unsupported_; }
 
  private:
   std::size_t offset_;
+  bool unsupported_;
 };
 
 class term_encode_error : public std::runtime_error {
@@ -76,6 +81,7 @@ struct decode_result {
   std::size_t used = 0;          // bytes the term took, version byte included
   std::string error;             // on failure: what was wrong
   std::size_t error_offset = 0;  // on failure: where
+  bool unsupported = false;      // on failure: see term_decode_error::unsupported()
   explicit operator bool() const noexcept { return value.has_value(); }
 };
 

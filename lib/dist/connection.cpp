@@ -393,11 +393,29 @@ void handle_frame(conn_state& c, std::string_view body) {
     throw node_error("coproc: bad control message from " + c.peer + ": " + ctl.to_string());
   }
   const std::int64_t operation = ctl[0].as_int();
-  // A message we cannot represent (a fun, a port) is dropped, not the connection.
+  // As Erlang does, a frame that breaks the protocol ends the connection: a payload that
+  // does not decode, an operation we did not negotiate, a field of the wrong type. Only
+  // a well-formed message we cannot represent (a fun, a port) is dropped, and the
+  // connection stays.
+  auto bad = [&](const char* what) {
+    throw node_error("coproc: " + std::string(what) + " from " + c.peer + ": " + ctl.to_string());
+  };
   auto payload = [&]() -> std::optional<term> {
     decode_result r = try_decode(rest);
-    if (!r) return std::nullopt;
-    return std::move(*r.value);
+    if (r) return std::move(*r.value);
+    if (r.unsupported) return std::nullopt;
+    throw node_error("coproc: malformed message from " + c.peer + " (" + ctl.to_string() +
+                     "): " + r.error);
+  };
+  // Field checks: a pid, a pid or a registered name, a reference.
+  auto need_pid = [&](const term& t) {
+    if (!t.is_pid()) bad("a control message with a non-pid where a pid belongs");
+  };
+  auto need_name = [&](const term& t) {
+    if (!t.is_atom()) bad("a send to a name that is not an atom");
+  };
+  auto need_ref = [&](const term& t) {
+    if (!t.is_ref()) bad("a monitor message with a non-reference where its reference belongs");
   };
   auto arity = [&](std::size_t n) {
     if (ctl.size() != n) {
@@ -426,23 +444,31 @@ void handle_frame(conn_state& c, std::string_view body) {
     case op_send:
     case op_send_sender:
       arity(3);
+      need_pid(ctl[2]);
       deliver(ctl[2], payload());
       break;
     case op_send_tt:
     case op_send_sender_tt:
       arity(4);
+      need_pid(ctl[2]);
       deliver(ctl[2], payload());
       break;
     case op_reg_send:
       arity(4);
+      need_pid(ctl[1]);
+      need_name(ctl[3]);
       deliver_named(ctl[3], payload());
       break;
     case op_reg_send_tt:
       arity(5);
+      need_pid(ctl[1]);
+      need_name(ctl[3]);
       deliver_named(ctl[3], payload());
       break;
     case op_link: {
       arity(3);
+      need_pid(ctl[1]);
+      need_pid(ctl[2]);
       pid remote;
       pid local;
       if (!pid_from(ctl[1], remote) || !local_pid(ctl[2], local)) break;
@@ -454,6 +480,8 @@ void handle_frame(conn_state& c, std::string_view body) {
     case op_unlink_id: {
       const std::size_t base = operation == op_unlink ? 1 : 2;
       arity(base + 2);
+      need_pid(ctl[base]);
+      need_pid(ctl[base + 1]);
       pid remote;
       pid local;
       if (!pid_from(ctl[base], remote) || !local_pid(ctl[base + 1], local)) break;
@@ -475,10 +503,14 @@ void handle_frame(conn_state& c, std::string_view body) {
       break;
     case op_exit:
       arity(4);
+      need_pid(ctl[1]);
+      need_pid(ctl[2]);
       exit_in(ctl[1], ctl[2], reason_from(ctl[3]), true);
       break;
     case op_exit_tt:
       arity(5);
+      need_pid(ctl[1]);
+      need_pid(ctl[2]);
       exit_in(ctl[1], ctl[2], reason_from(ctl[4]), true);
       break;
     case op_payload_exit:
@@ -486,6 +518,8 @@ void handle_frame(conn_state& c, std::string_view body) {
     case op_payload_exit2:
     case op_payload_exit2_tt: {
       arity(operation == op_payload_exit || operation == op_payload_exit2 ? 3 : 4);
+      need_pid(ctl[1]);
+      need_pid(ctl[2]);
       const auto r = payload();
       const bool link = operation == op_payload_exit || operation == op_payload_exit_tt;
       exit_in(ctl[1], ctl[2], r ? reason_from(*r) : exit_reason::user("unknown"), link);
@@ -493,16 +527,23 @@ void handle_frame(conn_state& c, std::string_view body) {
     }
     case op_exit2:
       arity(4);
+      need_pid(ctl[1]);
+      need_pid(ctl[2]);
       exit_in(ctl[1], ctl[2], reason_from(ctl[3]), false);
       break;
     case op_exit2_tt:
       arity(5);
+      need_pid(ctl[1]);
+      need_pid(ctl[2]);
       exit_in(ctl[1], ctl[2], reason_from(ctl[4]), false);
       break;
     case op_monitor_p: {
       arity(4);
+      need_pid(ctl[1]);
+      if (!ctl[2].is_pid() && !ctl[2].is_atom()) bad("a monitor of something not a pid or name");
+      need_ref(ctl[3]);
       pid watcher;
-      if (!pid_from(ctl[1], watcher) || !ctl[3].is_ref()) break;
+      if (!pid_from(ctl[1], watcher)) break;
       pid target;
       if (ctl[2].is_atom()) {
         target = whereis(ctl[2].atom_name());
@@ -522,7 +563,8 @@ void handle_frame(conn_state& c, std::string_view body) {
     }
     case op_demonitor_p: {
       arity(4);
-      if (!ctl[3].is_ref()) break;
+      need_pid(ctl[1]);
+      need_ref(ctl[3]);
       auto it = c.in_by_eref.find(ctl[3].as_ref().ids);
       if (it == c.in_by_eref.end()) break;
       if (auto m = c.in_monitors.find(it->second); m != c.in_monitors.end()) {
@@ -538,16 +580,21 @@ void handle_frame(conn_state& c, std::string_view body) {
     }
     case op_monitor_p_exit:
       arity(5);
+      need_pid(ctl[2]);
+      need_ref(ctl[3]);
       monitor_down(ctl[3], reason_from(ctl[4]));
       break;
     case op_payload_monitor_p_exit: {
       arity(4);
+      need_pid(ctl[2]);
+      need_ref(ctl[3]);
       const auto r = payload();
       monitor_down(ctl[3], r ? reason_from(*r) : exit_reason::user("unknown"));
       break;
     }
     default:
-      break;  // group leaders, spawn requests, aliases: not offered in our flags
+      bad("an operation this connection did not negotiate");  // group leaders, spawn
+                                                              // requests, aliases
   }
 }
 

@@ -258,8 +258,9 @@ class decoder {
   [[nodiscard]] std::size_t pos() const noexcept { return pos_; }
   [[nodiscard]] std::size_t left() const noexcept { return in_.size() - pos_; }
 
-  [[noreturn]] void fail(const std::string& what, std::size_t at) const {
-    throw term_decode_error("term decode: " + what + " (at byte " + std::to_string(at) + ")", at);
+  [[noreturn]] void fail(const std::string& what, std::size_t at, bool unsupported = false) const {
+    throw term_decode_error("term decode: " + what + " (at byte " + std::to_string(at) + ")", at,
+                            unsupported);
   }
 
   void need(std::size_t n, const char* what) const {
@@ -420,7 +421,7 @@ class decoder {
         return term::ref(std::move(node), creation, {id});
       }
       default:
-        if (const char* name = tag_name(tag)) fail(std::string("unsupported ") + name, at);
+        if (const char* name = tag_name(tag)) fail(std::string("unsupported ") + name, at, true);
         fail("unknown tag " + std::to_string(tag), at);
     }
   }
@@ -537,6 +538,7 @@ decode_result try_decode(std::string_view bytes, const decode_options& opts) noe
   } catch (const term_decode_error& e) {
     r.value.reset();
     r.error_offset = e.offset();
+    r.unsupported = e.unsupported();
     try {
       r.error = e.what();
     } catch (...) {  // out of memory for the message
