@@ -69,6 +69,13 @@ subroutine<pid> await_probe(std::string n) {
   co_return pid{};
 }
 
+// Whether `probe` answers {self(), hello} with {hello, Pid} within 5 s.
+subroutine<bool> answers_hello(pid probe) {
+  send(probe, self(), atom<"hello">{});
+  co_return co_await receive([](atom<"hello">, const pid&) { return true; },
+                             after(5s, [] { return false; }));
+}
+
 // Replies {echo, Msg, self()} to {From, Msg}, as tests/dist/dist_peer.cpp does.
 process echo_server() {
   for (;;) {
@@ -560,9 +567,7 @@ TEST_F(Dist, TicksKeepAnIdleConnectionAndASilentPeerIsDeclaredDown) {
         [](atom<"DOWN">, monitor_ref, const pid&, const exit_reason&) { return true; },
         after(10s, [] { return false; }));
     EXPECT_FALSE(dropped);
-    send(probe, self(), atom<"hello">{});
-    const bool answered = co_await receive([](atom<"hello">, const pid&) { return true; },
-                                           after(5s, [] { return false; }));
+    const bool answered = co_await answers_hello(probe);
     EXPECT_TRUE(answered);
     // Freeze the peer: its socket stays open but nothing arrives, not even ticks.
     const auto frozen_at = std::chrono::steady_clock::now();
@@ -834,9 +839,7 @@ TEST_F(Dist, GarbageOnTheDistributionPortClosesOnlyThatConnection) {
       EXPECT_EQ(n, 0u);
     }
     // The real connection is untouched.
-    send(probe, self(), atom<"hello">{});
-    const bool answered = co_await receive([](atom<"hello">, const pid&) { return true; },
-                                           after(5s, [] { return false; }));
+    const bool answered = co_await answers_hello(probe);
     EXPECT_TRUE(answered);
     EXPECT_TRUE(demonitor(ref, true));  // still active: that connection never dropped
   });
@@ -874,9 +877,7 @@ TEST_F(Dist, FailedHandshakesFromOneAddressAreReportedOnceNotPerConnection) {
     }
     const pid probe = co_await await_probe(kProbe);
     CO_ASSERT(probe);
-    send(probe, self(), atom<"hello">{});
-    const bool answered = co_await receive([](atom<"hello">, const pid&) { return true; },
-                                           after(5s, [] { return false; }));
+    const bool answered = co_await answers_hello(probe);
     EXPECT_TRUE(answered);
   });
   set_log_handler(nullptr);
@@ -1075,9 +1076,7 @@ TEST_F(Dist, AMalformedFrameClosesTheConnectionAsErlangDoes) {
     EXPECT_FALSE(stray);
     const pid probe = co_await await_probe(kProbe);
     CO_ASSERT(probe);
-    send(probe, self(), atom<"hello">{});
-    const bool answered = co_await receive([](atom<"hello">, const pid&) { return true; },
-                                           after(5s, [] { return false; }));
+    const bool answered = co_await answers_hello(probe);
     EXPECT_TRUE(answered);
   });
 }
