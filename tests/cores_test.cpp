@@ -119,10 +119,15 @@ TEST(Cores, PinnedLoopsStayInsideTheAffinityMask) {
   std::vector<int> ran_on(3, -1);
   runtime rt{options{.cores = 3, .pin_threads = true}};
   EXPECT_EQ(rt.run([&]() -> process {
+    // Each core's process reports the CPU it runs on as a message (no shared memory).
+    const pid me = self();
     for (unsigned c = 0; c < 3; ++c) {
-      spawn_on(c, [&ran_on, c] { ran_on[c] = sched_getcpu(); });
+      spawn_on(c, [me, c] { send(me, static_cast<int>(c), sched_getcpu()); });
     }
-    co_await sleep_for(std::chrono::milliseconds(50));
+    for (int i = 0; i < 3; ++i) {
+      co_await receive([&](int core, int cpu) { ran_on[static_cast<std::size_t>(core)] = cpu; },
+                       after(std::chrono::seconds(10), [] {}));
+    }
   }),
             0);
   for (unsigned c = 0; c < 3; ++c) {
