@@ -121,6 +121,15 @@ inline void destroy(message_node* n) noexcept {
   n->type->destroy(n);
 }
 
+// Destroys every node of a nullptr-terminated chain (a mailbox's, an envelope's).
+inline void destroy_chain(message_node* n) noexcept {
+  while (n != nullptr) {
+    message_node* next = n->next;
+    destroy(n);
+    n = next;
+  }
+}
+
 // Which payload type a sent value becomes.
 template <class T>
 struct stored {

@@ -29,7 +29,7 @@ std::vector<int> usable_cpus() {
   return cpus;
 }
 
-unsigned default_cores() {
+unsigned default_cores(std::size_t usable) {
   if (const char* env = std::getenv("COPROC_CORES"); env != nullptr && *env != '\0') {
     const std::string_view v(env);
     unsigned n = 0;
@@ -41,7 +41,7 @@ unsigned default_cores() {
     }
     return n;
   }
-  return static_cast<unsigned>(usable_cpus().size());
+  return static_cast<unsigned>(usable);
 }
 
 }  // namespace coproc::detail

@@ -9,6 +9,7 @@
 // schedulers do. (A CPU quota, cgroup cpu.max, is not looked at.)
 #pragma once
 
+#include <cstddef>
 #include <vector>
 
 namespace coproc::detail {
@@ -19,7 +20,7 @@ namespace coproc::detail {
 
 // The core count options.cores = 0 stands for: COPROC_CORES when set and not empty (a
 // number from 1 to 1022; anything else throws std::system_error with EINVAL, which coproc::run
-// reports), else the number of usable CPUs.
-[[nodiscard]] unsigned default_cores();
+// reports), else `usable` (the size of usable_cpus(), which the caller has read).
+[[nodiscard]] unsigned default_cores(std::size_t usable);
 
 }  // namespace coproc::detail

@@ -175,16 +175,6 @@ void loop::handle(const envelope& e) {
 
 // ---- delivery (owner thread) ----
 
-namespace {
-void destroy_chain(message_node* n) noexcept {
-  while (n != nullptr) {
-    message_node* next = n->next;
-    destroy(n);
-    n = next;
-  }
-}
-}  // namespace
-
 pcb* loop::live_process(std::uint32_t index, std::uint64_t serial) const noexcept {
   slot* s = rt_.table().find(index);
   // acquire: pairs with the spawner's release, so the pcb is fully built.

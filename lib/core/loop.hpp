@@ -110,8 +110,10 @@ class loop {
   [[nodiscard]] std::uint32_t backlog() const noexcept {
     return backlog_.load(std::memory_order_relaxed);
   }
-  // Processes that other cores spawned onto this one and that it has taken in: with the
-  // count a spawner sent here, what is still queued to it (a hint, as backlog()).
+  // Processes that other cores spawned onto this one and that it has taken in. A spawner
+  // subtracts it from what it sent here to estimate what is still queued; with several
+  // spawners that estimate runs low (others' spawns count too), so it is a hint, as
+  // backlog() is.
   [[nodiscard]] std::uint64_t adopted_from_others() const noexcept {
     return adopted_from_others_.load(std::memory_order_relaxed);
   }

@@ -29,8 +29,8 @@ runtime_impl* current_runtime() noexcept {
 
 namespace {
 
-options normalized(options o) {
-  if (o.cores == 0) o.cores = default_cores();  // COPROC_CORES, else the usable CPUs
+options normalized(options o, std::size_t usable) {
+  if (o.cores == 0) o.cores = default_cores(usable);  // COPROC_CORES, else the usable CPUs
   if (o.cores >= 1023) throw std::invalid_argument("coproc: options.cores must be below 1023");
   return o;
 }
@@ -43,7 +43,7 @@ std::int64_t steady_ns() noexcept {
 
 }  // namespace
 
-runtime_impl::runtime_impl(const options& opts) : opts_(normalized(opts)) {
+runtime_impl::runtime_impl(const options& opts) : opts_(normalized(opts, cpus_.size())) {
   runtime_impl* expected = nullptr;
   if (!g_runtime.compare_exchange_strong(expected, this, std::memory_order_acq_rel)) {
     throw std::logic_error("coproc: a runtime already exists; only one may run at a time");

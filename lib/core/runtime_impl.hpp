@@ -68,8 +68,8 @@ class runtime_impl {
   std::string name_of(const pid& p);
 
  private:
+  std::vector<int> cpus_ = usable_cpus();  // before opts_: its default core count uses it
   options opts_;
-  std::vector<int> cpus_ = usable_cpus();
   process_table table_;
   io_backend_kind backend_ = io_backend_kind::io_uring;
   std::vector<std::unique_ptr<loop>> loops_;

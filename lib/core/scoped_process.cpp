@@ -30,11 +30,7 @@ pid open_foreign(foreign_box* box) {
 
 void free_stand_in(pcb* p) noexcept {
   foreign_box* box = p->foreign;
-  for (message_node* m = box->messages.take_all(); m != nullptr;) {
-    message_node* next = m->next;
-    destroy(m);
-    m = next;
-  }
+  destroy_chain(box->messages.take_all());
   delete box;
   delete p;
 }

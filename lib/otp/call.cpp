@@ -62,11 +62,7 @@ void end_call(std::uint64_t ref) noexcept {
   }
   // A DOWN for this ref may already be queued (the server died just after replying);
   // it can only be after the mark, so the flush does not scan the old mailbox.
-  using down = std::tuple<atom<"DOWN">, monitor_ref, pid, exit_reason>;
-  me->mailbox.erase_after_if(mark, [ref](message_node* n) {
-    return n->type == type_id<down>() &&
-           std::get<1>(static_cast<typed_node<down>*>(n)->value).id == ref;
-  });
+  me->mailbox.erase_after_if(mark, [ref](const message_node* n) { return is_down_for(n, ref); });
 }
 
 }  // namespace coproc::detail

@@ -102,6 +102,12 @@ bool drop_watching(pcb* p, std::uint64_t ref) noexcept {
 }
 }  // namespace
 
+bool is_down_for(const message_node* n, std::uint64_t ref) noexcept {
+  using down = std::tuple<atom<"DOWN">, monitor_ref, pid, exit_reason>;
+  return n->type == type_id<down>() &&
+         std::get<1>(static_cast<const typed_node<down>*>(n)->value).id == ref;
+}
+
 std::uint64_t loop::next_ref() noexcept {
   if (ref_next_ == ref_end_) {
     ref_next_ = rt_.reserve_refs(256);
@@ -245,11 +251,8 @@ bool demonitor(const monitor_ref& ref, bool flush) {
   // With the entry gone, a DOWN still in flight is dropped when it arrives (see
   // signal_rec::down): only one already in the mailbox can be left, and flush takes it.
   if (flush) {
-    using down = std::tuple<atom<"DOWN">, monitor_ref, pid, exit_reason>;
-    me->mailbox.erase_after_if(nullptr, [ref](detail::message_node* n) {
-      return n->type == detail::type_id<down>() &&
-             std::get<1>(static_cast<detail::typed_node<down>*>(n)->value) == ref;
-    });
+    me->mailbox.erase_after_if(
+        nullptr, [ref](const detail::message_node* n) { return detail::is_down_for(n, ref.id); });
   }
   return found;
 }

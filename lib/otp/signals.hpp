@@ -46,4 +46,8 @@ struct signal_rec {
 // Sends a signal to `to` (this core, another core, or another node); takes ownership.
 void post_signal(const pid& to, signal_rec* s) noexcept;
 
+// Whether n is the DOWN message of monitor `ref`: what demonitor(ref, flush) and the end
+// of a call take out of the mailbox.
+[[nodiscard]] bool is_down_for(const message_node* n, std::uint64_t ref) noexcept;
+
 }  // namespace coproc::detail

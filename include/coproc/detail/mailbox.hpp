@@ -4,7 +4,8 @@
 // One per process (pcb::mailbox). Owner: the process's home loop thread, for every
 // member; nothing here is atomic. Messages from other cores reach the home loop through
 // its inbound queues, and only the loop appends them (loop::deliver). A scoped_process's
-// stand-in has a locked foreign_box instead (lib/core/scoped_process.cpp).
+// stand-in keeps one in its foreign_box, guarded by the box's mutex instead, since the
+// foreign thread receives from it (coproc/scoped_process.hpp).
 //
 // Who does what:
 //   delivery  (loop::deliver)            push_back, then offers the node to a waiting
@@ -16,7 +17,7 @@
 //                                        only after it, and erase_after_if() drops a
 //                                        DOWN left behind by the call's monitor
 //   demonitor (lib/otp/signals.cpp)      erase_after_if(nullptr, ...) for flush
-//   teardown  (loop::teardown, shutdown) take_all(), then frees the chain
+//   teardown  (loop::teardown, shutdown) take_all(), then destroy_chain()
 //   process_info / inspect               size()
 //
 // Invariants:
@@ -46,7 +47,6 @@ class mailbox {
   [[nodiscard]] message_node* front() const noexcept { return head_; }
   [[nodiscard]] message_node* back() const noexcept { return tail_; }
   [[nodiscard]] std::size_t size() const noexcept { return size_; }
-  [[nodiscard]] bool empty() const noexcept { return head_ == nullptr; }
 
   void push_back(message_node* n) noexcept {
     n->next = nullptr;
