@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <deque>
 #include <random>
+#include <set>
 #include <vector>
 
 using coproc::detail::timer_node;
@@ -228,4 +229,100 @@ TEST_F(TimerWheel, RandomArmsAndCancelsNeverFireEarlyNorMoreThanATickLate) {
     ASSERT_EQ(wheel.size(), live.size());
   }
   EXPECT_GT(fired, 1000U);
+}
+
+// The pattern of a server's processes: every node, once fired, is armed again 10 ms
+// after the time it fired at, so each core arms in increasing order. Sorted slots of
+// levels above 0 are then handed out from their heads (run_) instead of being re-filed;
+// across many 64 ms and one 4.1 s boundary every node still fires exactly at its
+// deadline, in deadline order, and next_deadline never sleeps past the next one due.
+TEST_F(TimerWheel, NodesReArmedInIncreasingOrderFireExactlyAcrossLevelBoundaries) {
+  std::int64_t now = 4 * kSecond - 300 * kMs;  // crosses the level-2 boundary at 4.096 s
+  wheel.catch_up(now);
+  for (int i = 0; i < 500; ++i) arm(now + 10 * kMs + i * 20'000);
+  std::size_t fired = 0;
+  std::int64_t last_deadline = 0;
+  const std::int64_t end = now + 1 * kSecond;
+  while (now < end) {
+    const std::int64_t next = wheel.next_deadline();
+    ASSERT_GT(next, now - kMs);
+    for (timer_node* t : drain(next)) {
+      ASSERT_EQ(t->deadline, next) << "fired at a wake for another deadline";
+      ASSERT_GE(t->deadline, last_deadline) << "out of deadline order";
+      last_deadline = t->deadline;
+      ++fired;
+      t->deadline = next + 10 * kMs;  // re-armed by its process at the time it fired
+      wheel.push(t);
+    }
+    now = std::max(now, next);
+  }
+  EXPECT_EQ(wheel.size(), 500U);
+  EXPECT_GT(fired, 500U * 95);
+}
+
+// The same re-arming nodes, mixed with random arms (near, far, past) and cancels: the
+// sorted runs and the re-filed slots together still never fire early, never more than
+// a tick late, and hand out earlier ticks first (but for nodes armed with a deadline
+// already past, which come out first, in the order they were armed).
+TEST_F(TimerWheel, SortedRunsMixedWithRandomArmsKeepTickOrderAndExactness) {
+  std::mt19937_64 rng(15);
+  std::int64_t now = 64 * kSecond - 700 * kMs;
+  wheel.catch_up(now);
+  std::vector<timer_node*> rearmed;
+  for (int i = 0; i < 300; ++i) rearmed.push_back(arm(now + 10 * kMs + i * 33'000));
+  std::vector<timer_node*> random;
+  std::set<timer_node*> past;  // armed with a deadline already gone
+  std::size_t fired = 0;
+  for (int step = 0; step < 6'000; ++step) {
+    const auto r = rng() % 100;
+    if (r < 30) {
+      std::int64_t delta = static_cast<std::int64_t>(rng() % (300 * kMs));
+      if (r < 5) delta = -static_cast<std::int64_t>(rng() % (5 * kMs));
+      if (r >= 25) delta = static_cast<std::int64_t>(rng() % (20 * kSecond));
+      random.push_back(arm(now + delta));
+      if (delta < 0) past.insert(random.back());
+    } else if (r < 45) {
+      std::vector<timer_node*>& from = (r < 38 || random.empty()) ? rearmed : random;
+      if (from.empty()) continue;
+      const std::size_t i = rng() % from.size();
+      wheel.remove(from[i]);
+      past.erase(from[i]);
+      if (&from == &rearmed) {  // a receive matched: the process waits again, later
+        from[i]->deadline = now + 10 * kMs;
+        wheel.push(from[i]);
+      } else {
+        from[i] = from.back();
+        from.pop_back();
+      }
+    } else {
+      now += static_cast<std::int64_t>(rng() % (2 * kMs));
+      std::int64_t last_tick = 0;
+      for (timer_node* t : drain(now)) {
+        ASSERT_LE(t->deadline, now) << "fired early";
+        if (past.erase(t) == 0) {  // those armed in the past come first, as armed
+          ASSERT_GE(t->deadline / kMs, last_tick) << "a later tick came out first";
+          last_tick = t->deadline / kMs;
+        }
+        ++fired;
+        const auto it = std::find(random.begin(), random.end(), t);
+        if (it != random.end()) {
+          *it = random.back();
+          random.pop_back();
+        } else {
+          t->deadline = now + 10 * kMs;
+          wheel.push(t);
+        }
+      }
+      for (timer_node* t : random) {
+        ASSERT_GE(t->deadline, now / kMs * kMs) << "not fired after its tick had passed";
+        ASSERT_LE(wheel.next_deadline(), (t->deadline / kMs + 1) * kMs);
+      }
+      for (timer_node* t : rearmed) {
+        ASSERT_GE(t->deadline, now / kMs * kMs) << "not fired after its tick had passed";
+        ASSERT_LE(wheel.next_deadline(), (t->deadline / kMs + 1) * kMs);
+      }
+    }
+    ASSERT_EQ(wheel.size(), rearmed.size() + random.size());
+  }
+  EXPECT_GT(fired, 10'000U);
 }

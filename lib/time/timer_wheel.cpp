@@ -38,6 +38,7 @@ timer_wheel::timer_wheel() noexcept {
     for (timer_link& head : level) link_self(head);
   }
   link_self(due_);
+  link_self(run_);
   link_self(overflow_);
 }
 
@@ -82,13 +83,13 @@ void timer_wheel::place(timer_node* t, std::int64_t when) noexcept {
   const auto s =
       static_cast<unsigned>(static_cast<std::uint64_t>(when) >> (kSlotBits * level)) & (kSlots - 1);
   timer_link& head = slots_[level][s];
-  if (level == 0 && !list_empty(head) && node_of(head.prev)->deadline > t->deadline) {
+  if (!list_empty(head) && node_of(head.prev)->deadline > t->deadline) {
     // Before the tail: still in order at the front, else the slot is out of order.
     if (node_of(head.next)->deadline >= t->deadline) {
       prepend(head, &t->link);
       return;
     }
-    unsorted_ |= bit(s);
+    unsorted_[level] |= bit(s);
   }
   append(head, &t->link);
   occupied_[level] |= bit(s);
@@ -101,7 +102,7 @@ void timer_wheel::slot_emptied(timer_link* head) noexcept {
   const std::size_t index = off / sizeof(timer_link);
   const auto s = static_cast<unsigned>(index % kSlots);
   occupied_[index / kSlots] &= ~bit(s);
-  if (index < kSlots) unsorted_ &= ~bit(s);
+  unsorted_[index / kSlots] &= ~bit(s);
 }
 
 void timer_wheel::remove(timer_node* t) noexcept {
@@ -124,6 +125,30 @@ void timer_wheel::splice(timer_link& from, timer_link& to) noexcept {
   link_self(from);
 }
 
+void timer_wheel::open_slot(int level, unsigned s) noexcept {
+  timer_link& head = slots_[level][s];
+  occupied_[level] &= ~bit(s);
+  const bool sorted = (unsorted_[level] & bit(s)) == 0;
+  unsorted_[level] &= ~bit(s);
+  if (sorted && list_empty(run_)) {
+    splice(head, run_);
+  } else {
+    cascade(head);
+  }
+}
+
+std::int64_t timer_wheel::first_slot_tick() const noexcept {
+  if (occupied_[0] != 0) {
+    return (elapsed_ & ~std::int64_t{kSlots - 1}) | std::countr_zero(occupied_[0]);
+  }
+  for (int level = 1; level < kLevels; ++level) {
+    if (occupied_[level] != 0) {
+      return slot_start(level, static_cast<unsigned>(std::countr_zero(occupied_[level])));
+    }
+  }
+  return list_empty(overflow_) ? INT64_MAX : overflow_start();
+}
+
 void timer_wheel::cascade(timer_link& from) noexcept {
   timer_link* l = from.next;
   link_self(from);
@@ -138,18 +163,15 @@ void timer_wheel::cascade(timer_link& from) noexcept {
 
 std::int64_t timer_wheel::next_deadline() const noexcept {
   if (!list_empty(due_)) return ns_of(elapsed_);  // at or before any now seen
+  std::int64_t slots = INT64_MAX;
   if (occupied_[0] != 0) {
     const auto s = static_cast<unsigned>(std::countr_zero(occupied_[0]));
     const std::int64_t tick = (elapsed_ & ~std::int64_t{kSlots - 1}) | s;
-    if ((unsorted_ & bit(s)) != 0) return ns_of(tick + 1);
-    return node_of(slots_[0][s].next)->deadline;
+    slots = (unsorted_[0] & bit(s)) != 0 ? ns_of(tick + 1) : node_of(slots_[0][s].next)->deadline;
+  } else {
+    slots = ns_of(first_slot_tick());
   }
-  for (int level = 1; level < kLevels; ++level) {
-    if (occupied_[level] != 0) {
-      return ns_of(slot_start(level, static_cast<unsigned>(std::countr_zero(occupied_[level]))));
-    }
-  }
-  return ns_of(overflow_start());
+  return list_empty(run_) ? slots : std::min(slots, node_of(run_.next)->deadline);
 }
 
 timer_node* timer_wheel::pop_due(std::int64_t now) noexcept {
@@ -166,6 +188,26 @@ timer_node* timer_wheel::pop_due(std::int64_t now) noexcept {
       elapsed_ = std::max(elapsed_, now_tick);
       return nullptr;
     }
+    if (!list_empty(run_)) {
+      timer_node* r = node_of(run_.next);
+      const std::int64_t run_tick = tick_of(r->deadline);
+      const std::int64_t slot_tick = first_slot_tick();
+      // run_'s head goes first when its tick is earlier, or in the same tick of a
+      // level-0 slot when it is due no later than that slot's head (an unsorted slot
+      // waits for its tick's end anyway).
+      bool first = run_tick < slot_tick;
+      if (run_tick == slot_tick && occupied_[0] != 0) {
+        const auto s = static_cast<unsigned>(std::countr_zero(occupied_[0]));
+        first = (unsorted_[0] & bit(s)) != 0 || r->deadline <= node_of(slots_[0][s].next)->deadline;
+      }
+      if (first) {
+        elapsed_ = std::max(elapsed_, std::min(run_tick, now_tick));
+        if (r->deadline > now) return nullptr;
+        __builtin_prefetch(r->link.next);  // the next one out, while the caller fires this one
+        remove(r);
+        return r;
+      }
+    }
     if (occupied_[0] != 0) {
       const auto s = static_cast<unsigned>(std::countr_zero(occupied_[0]));
       const std::int64_t tick = (elapsed_ & ~std::int64_t{kSlots - 1}) | s;
@@ -174,11 +216,11 @@ timer_node* timer_wheel::pop_due(std::int64_t now) noexcept {
         elapsed_ = tick;
         splice(head, due_);
         occupied_[0] &= ~bit(s);
-        unsorted_ &= ~bit(s);
+        unsorted_[0] &= ~bit(s);
         continue;
       }
       elapsed_ = std::max(elapsed_, std::min(tick, now_tick));
-      if (tick > now_tick || (unsorted_ & bit(s)) != 0) return nullptr;
+      if (tick > now_tick || (unsorted_[0] & bit(s)) != 0) return nullptr;
       timer_node* t = node_of(head.next);  // the current tick, in deadline order
       if (t->deadline > now) return nullptr;
       __builtin_prefetch(t->link.next);  // the next one out, while the caller fires this one
@@ -195,8 +237,7 @@ timer_node* timer_wheel::pop_due(std::int64_t now) noexcept {
         return nullptr;
       }
       elapsed_ = start;
-      occupied_[level] &= ~bit(s);
-      cascade(slots_[level][s]);
+      open_slot(level, s);
     } else {
       const std::int64_t start = overflow_start();
       if (start > now_tick) {
@@ -222,12 +263,13 @@ std::vector<timer_node*> timer_wheel::take_all() {
     link_self(head);
   };
   drain(due_);
+  drain(run_);
   for (auto& level : slots_) {
     for (timer_link& head : level) drain(head);
   }
   drain(overflow_);
   std::fill(std::begin(occupied_), std::end(occupied_), 0);
-  unsorted_ = 0;
+  std::fill(std::begin(unsorted_), std::end(unsorted_), 0);
   size_ = 0;
   return out;
 }
