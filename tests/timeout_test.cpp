@@ -121,6 +121,57 @@ TEST(After, ATimeoutNeverFiresBeforeItsDuration) {
   for (double e : elapsed) EXPECT_GE(e, 20.0);
 }
 
+// On the real clock on purpose: a receive's timeout takes its deadline from the loop's
+// next clock read (lib/time/timer_wheel.hpp, pending_), never from an earlier one. 300
+// processes per core, on two cores of a fresh runtime, suspend in one batch among
+// processes that each keep the loop busy for 20 us, for 4 rounds: measured from a clock
+// read just before each receive, none times out early. Every third one is matched by a
+// message sent in the same batch, before its timeout was settled: it gets the message,
+// and its next receive's timeout is its own.
+TEST(After, ATimeoutArmedInABusyBatchIsNeverEarly) {
+  constexpr int kPerCore = 300;
+  constexpr int kRounds = 4;
+  constexpr auto kDelay = 3ms;
+  std::atomic<int> early{0};
+  std::atomic<int> timed_out{0};
+  std::atomic<int> matched{0};
+  int rc = coproc::run(
+      [&]() -> process {
+        const pid main = self();
+        std::vector<pid> waiters;
+        for (int core = 0; core < 2; ++core) {
+          for (int i = 0; i < kPerCore; ++i) {
+            waiters.push_back(spawn_on(core, [&, main]() -> process {
+              for (int r = 0; r < kRounds; ++r) {
+                const auto t0 = clock_type::now();
+                const bool fired =
+                    co_await receive([](int) { return false; }, after(kDelay, [] { return true; }));
+                if (fired) {
+                  if (clock_type::now() - t0 < kDelay) early.fetch_add(1);
+                  timed_out.fetch_add(1);
+                } else {
+                  matched.fetch_add(1);
+                }
+                const auto spin_until = clock_type::now() + 20us;
+                while (clock_type::now() < spin_until) {
+                }
+              }
+              send(main, atom<"done">{});
+            }));
+          }
+        }
+        // Each waiter's core runs it before the message can arrive: matched ones are
+        // matched while their timeout may still be pending.
+        for (std::size_t i = 0; i < waiters.size(); i += 3) send(waiters[i], 1);
+        for (std::size_t i = 0; i < waiters.size(); ++i) co_await receive<atom<"done">>();
+      },
+      options{.cores = 2});
+  EXPECT_EQ(rc, 0);
+  EXPECT_EQ(early.load(), 0);
+  EXPECT_EQ(matched.load(), 2 * kPerCore / 3);
+  EXPECT_EQ(timed_out.load(), 2 * kPerCore * kRounds - 2 * kPerCore / 3);
+}
+
 TEST(After, ATimeoutFiresAtItsDeadlineAndNotANanosecondBefore) {
   // Five receives with after(20ms) one after another, then a clause-less one: each is
   // still waiting 1 ns before its deadline and has timed out at it.

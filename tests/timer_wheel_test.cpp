@@ -112,7 +112,8 @@ TEST_F(TimerWheel, ADeadlineAtZeroOrBelowIsDueAtOnceInDeadlineOrder) {
 
 TEST_F(TimerWheel, ManyNodesInOneSlotComeOutTogetherInArmingOrder) {
   std::vector<timer_node*> armed;
-  for (int i = 0; i < 10'000; ++i) armed.push_back(arm(20 * kMs + i * 50));  // all in one tick
+  armed.reserve(10'000);
+  for (std::int64_t i = 0; i < 10'000; ++i) armed.push_back(arm(20 * kMs + i * 50));  // one tick
   EXPECT_TRUE(drain(20 * kMs - 1).empty());
   std::vector<timer_node*> got = drain(21 * kMs);
   EXPECT_EQ(got, armed);
@@ -134,11 +135,7 @@ TEST_F(TimerWheel, ANodeSecondsAheadIsCascadedDownAndFiresOnTime) {
   const std::int64_t first = wheel.next_deadline();
   EXPECT_LE(first, t->deadline);
   EXPECT_TRUE(drain(first).empty());  // a cascade, not a firing
-  std::int64_t now = first;
-  while (wheel.next_deadline() < t->deadline) {
-    now = wheel.next_deadline();
-    EXPECT_TRUE(drain(now).empty());
-  }
+  while (wheel.next_deadline() < t->deadline) EXPECT_TRUE(drain(wheel.next_deadline()).empty());
   EXPECT_EQ(wheel.next_deadline(), t->deadline);
   EXPECT_TRUE(drain(t->deadline - 1).empty());
   EXPECT_EQ(drain(t->deadline), (std::vector<timer_node*>{t}));
@@ -157,8 +154,8 @@ TEST_F(TimerWheel, ADeadlineBeyondTheTopLevelWaitsAndThenFires) {
 
 TEST_F(TimerWheel, AJumpOfAnHourFiresEverythingDueAtOnce) {
   arm(10 * kMs);
-  arm(59 * 60 * kSecond);
-  arm(61 * 60 * kSecond);
+  arm(59LL * 60 * kSecond);
+  arm(61LL * 60 * kSecond);
   EXPECT_EQ(drain(3600 * kSecond).size(), 2U);
   EXPECT_EQ(wheel.size(), 1U);
 }
@@ -239,7 +236,7 @@ TEST_F(TimerWheel, RandomArmsAndCancelsNeverFireEarlyNorMoreThanATickLate) {
 TEST_F(TimerWheel, NodesReArmedInIncreasingOrderFireExactlyAcrossLevelBoundaries) {
   std::int64_t now = 4 * kSecond - 300 * kMs;  // crosses the level-2 boundary at 4.096 s
   wheel.catch_up(now);
-  for (int i = 0; i < 500; ++i) arm(now + 10 * kMs + i * 20'000);
+  for (std::int64_t i = 0; i < 500; ++i) arm(now + 10 * kMs + i * 20'000);
   std::size_t fired = 0;
   std::int64_t last_deadline = 0;
   const std::int64_t end = now + 1 * kSecond;
@@ -269,7 +266,8 @@ TEST_F(TimerWheel, SortedRunsMixedWithRandomArmsKeepTickOrderAndExactness) {
   std::int64_t now = 64 * kSecond - 700 * kMs;
   wheel.catch_up(now);
   std::vector<timer_node*> rearmed;
-  for (int i = 0; i < 300; ++i) rearmed.push_back(arm(now + 10 * kMs + i * 33'000));
+  rearmed.reserve(300);
+  for (std::int64_t i = 0; i < 300; ++i) rearmed.push_back(arm(now + 10 * kMs + i * 33'000));
   std::vector<timer_node*> random;
   std::set<timer_node*> past;  // armed with a deadline already gone
   std::size_t fired = 0;
@@ -325,4 +323,61 @@ TEST_F(TimerWheel, SortedRunsMixedWithRandomArmsKeepTickOrderAndExactness) {
     ASSERT_EQ(wheel.size(), rearmed.size() + random.size());
   }
   EXPECT_GT(fired, 10'000U);
+}
+
+// push_after: the deadline is the `now` of the next settle plus the delay.
+TEST_F(TimerWheel, APendingNodeGetsItsDeadlineFromTheSettleAfterIt) {
+  timer_node a;
+  timer_node b;
+  wheel.push_after(&a, 5 * kMs);
+  wheel.push_after(&b, 1 * kMs);
+  EXPECT_TRUE(wheel.has_pending());
+  EXPECT_EQ(wheel.size(), 2U);
+  EXPECT_EQ(wheel.pop_due(99 * kMs), nullptr);  // not filed yet: never due before a settle
+  wheel.settle(100 * kMs);
+  EXPECT_FALSE(wheel.has_pending());
+  EXPECT_EQ(a.deadline, 105 * kMs);
+  EXPECT_EQ(b.deadline, 101 * kMs);
+  EXPECT_EQ(wheel.next_deadline(), 101 * kMs);
+  EXPECT_EQ(drain(101 * kMs - 1), std::vector<timer_node*>{});
+  EXPECT_EQ(drain(101 * kMs), (std::vector<timer_node*>{&b}));
+  EXPECT_EQ(drain(105 * kMs), (std::vector<timer_node*>{&a}));
+  EXPECT_TRUE(wheel.empty());
+}
+
+TEST_F(TimerWheel, APendingNodeCanBeCancelledAndIsTakenByTakeAll) {
+  timer_node a;
+  timer_node b;
+  timer_node c;
+  wheel.push_after(&a, 1 * kMs);
+  wheel.push_after(&b, 1 * kMs);
+  wheel.push_after(&c, INT64_MAX);  // saturates at settle
+  wheel.remove(&a);
+  EXPECT_FALSE(a.armed());
+  EXPECT_EQ(wheel.size(), 2U);
+  wheel.settle(3 * kSecond);
+  EXPECT_EQ(c.deadline, INT64_MAX);
+  EXPECT_EQ(drain(3 * kSecond + kMs), (std::vector<timer_node*>{&b}));
+  wheel.push_after(&a, 2 * kMs);
+  std::vector<timer_node*> all = wheel.take_all();
+  EXPECT_EQ(all.size(), 2U);
+  EXPECT_TRUE(std::find(all.begin(), all.end(), &a) != all.end());
+  EXPECT_FALSE(a.armed());
+  EXPECT_TRUE(wheel.empty());
+}
+
+// Settled nodes join a wheel that already holds nodes at their exact deadlines, and a
+// wheel that held only pending nodes catches up to the settle's time as an empty one does.
+TEST_F(TimerWheel, SettledNodesMixWithArmedOnesInDeadlineOrder) {
+  timer_node* early = arm(2 * kMs);
+  timer_node* late = arm(9 * kMs);
+  timer_node p;
+  wheel.push_after(&p, 4 * kMs);
+  wheel.settle(1 * kMs);
+  EXPECT_EQ(drain(20 * kMs), (std::vector<timer_node*>{early, &p, late}));
+  timer_node q;
+  wheel.push_after(&q, 3 * kMs);
+  wheel.settle(2 * kSecond);
+  EXPECT_EQ(wheel.next_deadline(), 2 * kSecond + 3 * kMs);  // level 0 at once
+  EXPECT_EQ(drain(2 * kSecond + 3 * kMs), (std::vector<timer_node*>{&q}));
 }

@@ -158,7 +158,7 @@ class [[nodiscard]] receive_awaiter : public receive_wait {
     owner->state = proc_state::waiting;
     if constexpr (has_after) {
       timer.fire = &on_timeout;
-      arm_timer(&timer, deadline_after(now_ns(), after_.timeout.count()));
+      arm_timer_after(&timer, after_.timeout.count());
     }
   }
 

@@ -4,7 +4,8 @@
 //   1. drain_inbound   - take messages, new processes and timers sent by other cores,
 //                        first, so a process woken by them runs in this same turn;
 //   2. fire_due_timers - expire `after` timeouts, sleeps and send_after (reads the
-//                        clock only when a timer is pending);
+//                        clock only when a timer is pending); the same read gives
+//                        the receive timeouts armed since the last one their deadline;
 //   3. run_ready       - resume up to kBatch runnable processes, in FIFO order; a
 //                        bounded batch keeps timers and other cores' traffic flowing
 //                        when processes keep each other busy;
@@ -53,6 +54,7 @@ thread_local constinit pcb* t_current = nullptr;
 namespace {
 
 constexpr unsigned kBatch = 256;            // resumes per turn
+constexpr unsigned kSettleEvery = 64;       // resumes between clock reads for pending arms
 constexpr unsigned kFifoShare = 16;         // of which at least these come from the queue's back
 constexpr unsigned kPlacementPeriod = 256;  // spawns between placement decisions
 constexpr std::size_t kSpillAbove = 128;    // runnable processes before spawns spill over
@@ -76,6 +78,7 @@ loop::loop(runtime_impl& rt, unsigned index, io_backend_kind backend)
       // the CPU from the kernel and the programs that produce them.
       may_spin_(rt.opts().spin.count() > 0 && rt.opts().cores > 1 &&
                 rt.opts().cores <= rt.cpus().size()),
+      defers_arms_(rt.opts().clock == nullptr),
       overflow_(rt.opts().cores),
       wake_listed_(rt.opts().cores, false),
       spawn_target_(index) {
@@ -461,6 +464,7 @@ std::uint64_t loop::next_serial() noexcept {
 bool loop::fire_due_timers() {
   if (timers_.empty()) return false;
   const std::int64_t now = rt_.now_ns();
+  timers_.settle(now);  // the receives of the last turn: they suspended before this read
   bool any = false;
   while (timer_node* t = timers_.pop_due(now)) {
     t->fire(t);
@@ -510,6 +514,9 @@ bool loop::run_ready() {
       p->state = proc_state::waiting;
     }
     if (!exits_.empty()) run_exits();
+    // A receive timeout armed in this batch waits for a clock read: at most kSettleEvery
+    // resumes, not the whole batch, so a long batch does not make it late.
+    if (n % kSettleEvery == 0 && timers_.has_pending()) timers_.settle(rt_.now_ns());
   }
   publish_backlog();
   return n > 0;
@@ -626,6 +633,7 @@ void loop::idle() {
   } on_exit{idle_};
   if (!chained_.empty()) flush_chains();  // sent after this turn's flush (I/O results)
   if (!wake_list_.empty()) return;        // messages still spilled or unwoken: push them first
+  if (timers_.has_pending()) timers_.settle(rt_.now_ns());  // before next_deadline is read
   if (may_spin_ && (spin_credit_ > 0 || io_->in_flight() == 0)) {
     // A spin without I/O in flight may start with no credit left: never below zero.
     const auto spend_credit = [this] { spin_credit_ -= spin_credit_ > 0 ? 1 : 0; };

@@ -88,6 +88,10 @@ class loop {
   std::uint32_t allocate_index();
   std::uint64_t next_serial() noexcept;
   timer_wheel& timers() noexcept { return timers_; }
+  // Receive timeouts wait, armed by their delay, for the loop's next clock read
+  // (timer_wheel::push_after), except on a manual clock: a test advances it from outside,
+  // so the deadline must be taken from it when the receive suspends.
+  [[nodiscard]] bool defers_arms() const noexcept { return defers_arms_; }
   // This core's I/O: every socket operation of its processes goes through it.
   io_backend& io() noexcept { return *io_; }
 
@@ -149,6 +153,7 @@ class loop {
   const unsigned index_;
   const unsigned ncores_;
   const bool may_spin_;
+  const bool defers_arms_;
   // The idle spin pays when another core's message is due soon (ping-pong, fan-in). A
   // loop that waits on sockets and is woken by their I/O burns, spinning, CPU that the
   // kernel's network work and the programs at the other end need. So while operations

@@ -283,6 +283,15 @@ void arm_timer(timer_node* t, std::int64_t deadline) noexcept {
   wheel.push(t);
 }
 
+void arm_timer_after(timer_node* t, std::int64_t delay) noexcept {
+  loop& l = *t_loop;
+  if (l.defers_arms()) {
+    l.timers().push_after(t, delay);
+  } else {
+    arm_timer(t, deadline_after(l.rt().now_ns(), delay));
+  }
+}
+
 void disarm_timer(timer_node* t) noexcept {
   if (t->armed() && t_loop != nullptr) t_loop->timers().remove(t);
 }

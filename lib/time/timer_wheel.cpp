@@ -40,6 +40,7 @@ timer_wheel::timer_wheel() noexcept {
   link_self(due_);
   link_self(run_);
   link_self(overflow_);
+  link_self(pending_);
 }
 
 std::int64_t timer_wheel::ns_of(std::int64_t tick) noexcept {
@@ -72,6 +73,35 @@ void timer_wheel::push(timer_node* t) noexcept {
   }
 }
 
+void timer_wheel::push_after(timer_node* t, std::int64_t delay) noexcept {
+  ++size_;
+  t->deadline = delay;
+  append(pending_, &t->link);
+}
+
+void timer_wheel::settle(std::int64_t now) noexcept {
+  if (list_empty(pending_)) return;
+  const bool only_pending = list_empty(due_) && list_empty(run_) && list_empty(overflow_) &&
+                            std::all_of(std::begin(occupied_), std::end(occupied_),
+                                        [](std::uint64_t m) { return m == 0; });
+  // As catch_up does for an empty wheel: the new deadlines land in low levels.
+  if (only_pending) elapsed_ = std::max(elapsed_, tick_of(now));
+  timer_link* l = pending_.next;
+  link_self(pending_);
+  while (l != &pending_) {
+    timer_link* next = l->next;
+    timer_node* t = node_of(l);
+    t->deadline = t->deadline > INT64_MAX - now ? INT64_MAX : now + t->deadline;
+    const std::int64_t when = tick_of(t->deadline);
+    if (when < elapsed_) {
+      append(due_, l);
+    } else {
+      place(t, when);
+    }
+    l = next;
+  }
+}
+
 void timer_wheel::place(timer_node* t, std::int64_t when) noexcept {
   const std::uint64_t differ =
       (static_cast<std::uint64_t>(when) ^ static_cast<std::uint64_t>(elapsed_)) | (kSlots - 1);
@@ -98,7 +128,7 @@ void timer_wheel::place(timer_node* t, std::int64_t when) noexcept {
 void timer_wheel::slot_emptied(timer_link* head) noexcept {
   const auto off =
       reinterpret_cast<std::uintptr_t>(head) - reinterpret_cast<std::uintptr_t>(&slots_[0][0]);
-  if (off >= sizeof(slots_)) return;  // due_ or overflow_: no bits
+  if (off >= sizeof(slots_)) return;  // due_, run_, overflow_ or pending_: no bits
   const std::size_t index = off / sizeof(timer_link);
   const auto s = static_cast<unsigned>(index % kSlots);
   occupied_[index / kSlots] &= ~bit(s);
@@ -268,6 +298,7 @@ std::vector<timer_node*> timer_wheel::take_all() {
     for (timer_link& head : level) drain(head);
   }
   drain(overflow_);
+  drain(pending_);
   std::fill(std::begin(occupied_), std::end(occupied_), 0);
   std::fill(std::begin(unsorted_), std::end(unsorted_), 0);
   size_ = 0;

@@ -39,6 +39,14 @@
 //   to `due_`, which pop_due empties first. So does every node of a level-0 slot whose
 //   tick has passed, in one splice.
 //
+// - `pending_` holds receive timeouts armed by a delay rather than a deadline
+//   (push_after): the node's `deadline` holds the delay until settle(now) turns it into
+//   now + delay and files it. The loop settles with a clock read taken after the arms,
+//   so the deadline is never earlier than the arm plus the delay; one read serves every
+//   receive that suspended since the last one instead of a read per receive (about a
+//   sixth of an expiry's cost). next_deadline and pop_due see only settled nodes: the
+//   caller settles first. size() counts pending nodes too.
+//
 // Costs: push and remove are O(1): a few links and a bit in a mask; remove writes only
 // the node and its two neighbours; push reads the deadline of its slot's tail (the
 // node armed just before it there, in cache). next_deadline looks at one mask per
@@ -67,7 +75,8 @@ class timer_wheel {
   [[nodiscard]] bool empty() const noexcept { return size_ == 0; }
   [[nodiscard]] std::size_t size() const noexcept { return size_; }
   // The earliest time at which pop_due can return a node: a due node's deadline, the
-  // end of an unsorted level-0 slot, or the start of a slot to cascade. Not empty().
+  // end of an unsorted level-0 slot, or the start of a slot to cascade. Not empty(),
+  // nothing pending (settle first).
   [[nodiscard]] std::int64_t next_deadline() const noexcept;
 
   // Tells an empty wheel the time, so that the next deadlines land in low levels. A
@@ -75,7 +84,13 @@ class timer_wheel {
   void catch_up(std::int64_t now) noexcept;
   // Arms t at t->deadline. O(1), never allocates.
   void push(timer_node* t) noexcept;
-  // Disarms t, which must be armed in this wheel. O(1).
+  // Arms t `delay` ns (> 0) after the `now` of the next settle. O(1).
+  void push_after(timer_node* t, std::int64_t delay) noexcept;
+  [[nodiscard]] bool has_pending() const noexcept { return !list_empty(pending_); }
+  // Files every node armed by push_after at now + its delay, in arming order. `now` must
+  // have been read after those arms.
+  void settle(std::int64_t now) noexcept;
+  // Disarms t, which must be armed in this wheel (pending or not). O(1).
   void remove(timer_node* t) noexcept;
   // Removes and returns a node whose deadline is at or before `now`, or nullptr when
   // none is due. Nodes armed with a tick already behind the wheel come first, in the
@@ -114,6 +129,7 @@ class timer_wheel {
   timer_link due_;
   timer_link run_;  // a sorted slot of level > 0 whose start has come, given out from its head
   timer_link overflow_;
+  timer_link pending_;  // armed by push_after, not yet settled: deadline holds the delay
   std::uint64_t occupied_[kLevels] = {};  // bit s: slots_[level][s] is not empty
   std::uint64_t unsorted_[kLevels] = {};  // bit s: slots_[level][s] is not in deadline order
   std::int64_t elapsed_ = 0;              // the wheel's position, in ticks

@@ -171,6 +171,9 @@ void drop_spawn_link(pcb* caller, pcb* child) noexcept;
 // Timer wheel of the current core.
 std::int64_t now_ns() noexcept;
 void arm_timer(timer_node* t, std::int64_t deadline) noexcept;
+// Arms t `delay` ns (> 0) from now, where now is the core's next clock read: never
+// earlier than a read made before this call (lib/time/timer_wheel.hpp, pending_).
+void arm_timer_after(timer_node* t, std::int64_t delay) noexcept;
 void disarm_timer(timer_node* t) noexcept;
 // Puts the current process at the back of its core's run queue.
 void yield_current(std::coroutine_handle<> h) noexcept;
