@@ -417,19 +417,24 @@ unsigned loop::pick_spawn_core() noexcept {
     }
   } else {
     // A spawn loop (a whole period of spawns without suspending) holds this core, so
-    // nothing it queues here starts before it ends: its spawns go to the core that
-    // keeps up best with its own work, if one has a load under kSpillAbove and under
-    // half of ours, where they start at once. The load is the core's backlog plus what
-    // we sent it that it has not taken in yet; the idle hint is no use here, as a core
-    // still asleep when our last batch left looks idle and would get every batch.
-    std::uint64_t least = std::min(rq_len_ / 2, kSpillAbove);
+    // nothing it queues here starts before it ends. Its next batch goes to the core with
+    // the fewest live processes (what we sent it and it has not taken in counts), ours
+    // included, and on a tie to another core, where it starts at once; another core
+    // only while its load is under kSpillAbove (its backlog plus that queue; the idle
+    // hint is no use here, as a core still asleep when our last batch left looks idle
+    // and would get every batch). Short-lived children leave the other cores empty, so
+    // they get the batches and start at once; long-lived ones (a server's processes,
+    // each in its receive loop) end up spread evenly instead of mostly on whichever core
+    // kept up at the start.
+    std::uint64_t fewest = resident();
     for (unsigned i = 1; i < ncores_; ++i) {
       const unsigned c = (index_ + i) % ncores_;
       const loop& there = rt_.at(c);
       const std::uint64_t taken = there.adopted_from_others();
       const std::uint64_t queued = spawned_to_[c] > taken ? spawned_to_[c] - taken : 0;
-      if (const std::uint64_t load = there.backlog() + queued; load < least) {
-        least = load;
+      const std::uint64_t residents = there.resident() + queued;
+      if (there.backlog() + queued < kSpillAbove && residents <= fewest) {
+        fewest = residents;
         spawn_target_ = c;
       }
     }

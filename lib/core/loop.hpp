@@ -121,6 +121,10 @@ class loop {
   [[nodiscard]] std::uint64_t adopted_from_others() const noexcept {
     return adopted_from_others_.load(std::memory_order_relaxed);
   }
+  // Live processes on this core, waiting ones included: a placement hint.
+  [[nodiscard]] std::uint64_t resident() const noexcept {
+    return n_processes_.load(std::memory_order_relaxed);
+  }
 
  private:
   bool drain_inbound();
