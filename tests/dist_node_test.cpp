@@ -3,11 +3,11 @@
 #include <gtest/gtest.h>
 
 #include <sys/stat.h>
+#include <algorithm>
+#include <atomic>
 #include <coproc/coproc.hpp>
 #include <coproc/node.hpp>
 #include <coproc/term_codec.hpp>
-#include <algorithm>
-#include <atomic>
 #include <fstream>
 #include <map>
 #include <mutex>
@@ -231,6 +231,42 @@ TEST_F(Dist, GenCallReachesARealErlangGenServer) {
       timed_out = true;
     }
     EXPECT_TRUE(timed_out);
+  });
+}
+
+// gen:call monitors {Name, Node} by name, so a call to a name nobody has there fails at
+// once with noproc (Erlang: exit {noproc, {gen_server, call, ...}}), not at its timeout.
+// The monitor of a call that succeeded is taken back with DEMONITOR_P naming the name,
+// which the Erlang node accepts: the connection stays, the next call by name works.
+TEST_F(Dist, GenCallToAMissingNameFailsAtOnceWithNoproc) {
+  run([]() -> process {
+    co_await start_node("t_gen_call_noproc");
+    const pid probe = co_await await_probe(kProbe);
+    CO_ASSERT(probe);
+    const remote_name controller{"application_controller", kProbe};
+    const term apps = co_await gen_call(controller, term::atom("which_applications"));
+    EXPECT_TRUE(apps.is_list()) << apps.to_string();
+    const auto t0 = std::chrono::steady_clock::now();
+    std::string failure;
+    const remote_name missing{"no_such_server", kProbe};  // named: g++ 12 pitfall
+    try {
+      (void)co_await gen_call(missing, term::atom("hello"), 60s);
+    } catch (const call_error& e) {
+      failure = e.reason().to_string();
+    } catch (const call_timeout&) {
+      failure = "timeout";
+    }
+    EXPECT_EQ(failure, "noproc");
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, 30s);  // the answer, not the timeout
+    const term again = co_await gen_call(controller, term::atom("which_applications"));
+    EXPECT_EQ(again, apps);
+    const std::vector<std::string> up = node::connected();
+    EXPECT_NE(std::find(up.begin(), up.end(), std::string(kProbe)), up.end());
+    // Nothing left in the mailbox: the DOWN was taken by the failed call, none followed
+    // the successful ones.
+    const bool stray =
+        co_await receive([](const term&) { return true; }, after(200ms, [] { return false; }));
+    EXPECT_FALSE(stray);
   });
 }
 

@@ -125,7 +125,9 @@ std::string of(const pid& p);
 // throws std::invalid_argument.
 subroutine<term> gen_call(pid server, term request,
                           std::chrono::milliseconds timeout = std::chrono::seconds(5));
-// The same for {Name, Node}; without a monitor (a missing name times out).
+// The same for {Name, Node}, monitored by name as gen:call does: a name nobody has there
+// throws call_error(noproc) at once, and a server that dies meanwhile call_error with its
+// reason.
 subroutine<term> gen_call(remote_name server, term request,
                           std::chrono::milliseconds timeout = std::chrono::seconds(5));
 

@@ -255,17 +255,31 @@ void write_item(conn_state& c, out_item& item, std::string& batch) {
       return;
     }
     case out_item::monitor:
-      c.out_monitors[item.ref] = {item.local, item.remote};
+      c.out_monitors[item.ref] = {item.local, item.remote, {}};
       batch += make_frame(term::tuple({op(op_monitor_p), pid_term(item.local),
                                        pid_term(item.remote), ref_term(item.ref)}),
                           nullptr);
       return;
-    case out_item::demonitor:
-      if (c.out_monitors.erase(item.ref) == 0) return;  // already fired or never made
-      batch += make_frame(term::tuple({op(op_demonitor_p), pid_term(item.local),
-                                       pid_term(item.remote), ref_term(item.ref)}),
+    case out_item::monitor_name:
+      // As gen:call monitors {Name, Node}: the peer answers MONITOR_P_EXIT with noproc
+      // at once when nobody there has the name.
+      c.out_monitors[item.ref] = {item.local, item.remote, item.bytes};
+      batch += make_frame(term::tuple({op(op_monitor_p), pid_term(item.local),
+                                       term::atom(item.bytes), ref_term(item.ref)}),
                           nullptr);
       return;
+    case out_item::demonitor: {
+      auto it = c.out_monitors.find(item.ref);
+      if (it == c.out_monitors.end()) return;  // already fired or never made
+      // DEMONITOR_P names what MONITOR_P named.
+      const term target =
+          it->second.name.empty() ? pid_term(item.remote) : term::atom(it->second.name);
+      c.out_monitors.erase(it);
+      batch += make_frame(
+          term::tuple({op(op_demonitor_p), pid_term(item.local), target, ref_term(item.ref)}),
+          nullptr);
+      return;
+    }
     case out_item::monitor_exit: {
       auto it = c.in_monitors.find(item.ref);
       if (it == c.in_monitors.end()) return;  // demonitored meanwhile

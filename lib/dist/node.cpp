@@ -258,6 +258,7 @@ void fail_item(const out_item& item) noexcept {
                     new signal_rec{signal_rec::exit, true, item.remote, 0, noconnection()});
         break;
       case out_item::monitor:
+      case out_item::monitor_name:
         post_signal(item.local,
                     new signal_rec{signal_rec::down, false, item.remote, item.ref, noconnection()});
         break;
@@ -379,6 +380,15 @@ void signal_out(const pid& to, signal_rec* s) noexcept {
       break;
   }
   submit(peer_of(to), std::move(item));
+}
+
+monitor_ref monitor_name(const remote_name& to) {
+  if (to.node == node::self_name()) return monitor(whereis(to.name));
+  // The stand-in routes the monitor's demonitor (and the DOWN's sender) to that node.
+  const pid stand_in{0, 0, node_number(to.node, 0), kRemoteSerial};
+  const std::uint64_t ref = add_watching(stand_in);
+  submit(to.node, out_item{out_item::monitor_name, to.name, current_sender(), stand_in, ref, {}});
+  return monitor_ref{ref};
 }
 
 void monitor_fired(const pid& watcher, std::uint64_t ref, const pid& who,
@@ -704,11 +714,11 @@ subroutine<term> gen_call(pid server, term request, std::chrono::milliseconds ti
 }
 
 subroutine<term> gen_call(remote_name server, term request, std::chrono::milliseconds timeout) {
-  const term tag =
-      detail::dist::ref_term(detail::t_loop != nullptr ? detail::t_loop->next_ref() : 0);
+  const monitor_ref mref = detail::dist::monitor_name(server);
+  const term tag = to_term(mref);
   send(server, term::tuple({term::atom("$gen_call"), term::tuple({to_term(self()), tag}),
                             std::move(request)}));
-  co_return co_await await_gen_reply(tag, monitor_ref{}, timeout);
+  co_return co_await await_gen_reply(tag, mref, timeout);
 }
 
 namespace detail {

@@ -46,6 +46,7 @@ struct out_item {
     exit_link,     // local ended (or is gone): its link to remote fires with reason
     exit2,         // exit(remote, reason) from local
     monitor,       // local (watcher) monitors remote with ref
+    monitor_name,  // local monitors the process registered as `bytes` there (remote: a stand-in)
     demonitor,     // local drops monitor ref on remote
     monitor_exit,  // local process `local` ended; remote watcher with our ref gets DOWN
     disconnect,    // close the connection (disconnect_node, a newer connection, stop)
@@ -97,8 +98,9 @@ struct conn_state {
   std::unordered_map<std::uint64_t, in_monitor> in_monitors;  // by our ref
   std::map<std::vector<std::uint32_t>, std::uint64_t> in_by_eref;
   struct out_monitor {
-    pid watcher;  // local
-    pid target;   // remote
+    pid watcher;       // local
+    pid target;        // remote (for a name: a stand-in pid of that node, index 0)
+    std::string name;  // monitored by registered name (MONITOR_P with an atom), else empty
   };
   std::unordered_map<std::uint64_t, out_monitor> out_monitors;  // by our ref
 };
@@ -208,6 +210,10 @@ void send_out(const pid& to, message_node* n) noexcept;
 void signal_out(const pid& to, signal_rec* s) noexcept;
 void monitor_fired(const pid& watcher, std::uint64_t ref, const pid& who,
                    const exit_reason& reason) noexcept;
+// Monitors {Name, Node} for the running process, as gen:call does (MONITOR_P with the
+// name): a name nobody has there gives DOWN noproc at once, an unreachable node
+// noconnection. The DOWN's pid is a stand-in for that node.
+monitor_ref monitor_name(const remote_name& to);
 // The runtime is ending: forget the node (its processes are gone).
 void runtime_ended() noexcept;
 

@@ -45,6 +45,9 @@ struct signal_rec {
 
 // Sends a signal to `to` (this core, another core, or another node); takes ownership.
 void post_signal(const pid& to, signal_rec* s) noexcept;
+// Records, for the running process, a monitor on `target` under a fresh ref and returns
+// the ref; the caller tells the target's side (the distribution monitors by name).
+std::uint64_t add_watching(const pid& target);
 
 // Whether n is the DOWN message of monitor `ref`: what demonitor(ref, flush) and the end
 // of a call take out of the mailbox.
