@@ -237,8 +237,9 @@ TEST_F(Dist, GenCallReachesARealErlangGenServer) {
 // gen:call monitors {Name, Node} by name, so a call to a name nobody has there fails at
 // once with noproc (Erlang: exit {noproc, {gen_server, call, ...}}), not at its timeout.
 // The monitor of a call that succeeded is taken back with DEMONITOR_P naming the name,
-// which the Erlang node accepts: the connection stays, the next call by name works.
-TEST_F(Dist, GenCallToAMissingNameFailsAtOnceWithNoproc) {
+// which the Erlang node accepts: the connection stays, the next call by name works. A
+// named server that exits while the call waits fails it with its exit reason.
+TEST_F(Dist, GenCallByNameFailsAtOnceWithNoprocOrTheServersReason) {
   run([]() -> process {
     co_await start_node("t_gen_call_noproc");
     const pid probe = co_await await_probe(kProbe);
@@ -262,6 +263,25 @@ TEST_F(Dist, GenCallToAMissingNameFailsAtOnceWithNoproc) {
     EXPECT_EQ(again, apps);
     const std::vector<std::string> up = node::connected();
     EXPECT_NE(std::find(up.begin(), up.end(), std::string(kProbe)), up.end());
+    // A server registered under a name that exits while the call waits: its reason.
+    send(probe, self(), atom<"named_target">{}, atom<"doomed">{});
+    const pid doomed = co_await receive([](atom<"named_target">, const pid& p) { return p; },
+                                        after(5s, [] { return pid{}; }));
+    CO_ASSERT(doomed);
+    spawn([doomed]() -> process {
+      co_await sleep_for(100ms);
+      send(doomed, atom<"exit">{}, atom<"crashed">{});
+    });
+    const remote_name doomed_name{"doomed", kProbe};
+    std::string died;
+    try {
+      (void)co_await gen_call(doomed_name, term::atom("hello"), 60s);
+    } catch (const call_error& e) {
+      died = e.reason().to_string();
+    } catch (const call_timeout&) {
+      died = "timeout";
+    }
+    EXPECT_EQ(died, "crashed");
     // Nothing left in the mailbox: the DOWN was taken by the failed call, none followed
     // the successful ones.
     const bool stray =

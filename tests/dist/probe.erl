@@ -54,6 +54,11 @@ loop() ->
         {From, target} ->
             Pid = spawn(fun() -> receive {exit, R} -> exit(R) end end),
             From ! {target, Pid};
+        {From, named_target, Name} ->
+            %% Registered as Name; ignores calls; exits with R on {exit, R}.
+            Pid = spawn(fun() -> register(Name, self()), From ! {named_target, self()},
+                                 receive {exit, R} -> exit(R) end end),
+            _ = Pid;
         {From, gen_call, Name, Node, Req} ->
             %% gen_server:call into a coproc process (monitor, alias tag, reply).
             spawn(fun() ->
