@@ -51,10 +51,6 @@ constexpr std::chrono::nanoseconds clamp_ns(std::chrono::duration<Rep, Period> d
   }
   return std::chrono::duration_cast<ns>(d);
 }
-// now + d without overflow.
-constexpr std::int64_t deadline_after(std::int64_t now, std::int64_t d) noexcept {
-  return d > INT64_MAX - now ? INT64_MAX : now + d;
-}
 }  // namespace detail
 
 // after(d, fn): the timeout clause of a receive; always the last argument. A duration

@@ -218,6 +218,11 @@ term reason_term(const exit_reason& r) {
 }
 
 // Turns one item into bytes in `batch` (and keeps the link/monitor books).
+// What MONITOR_P and DEMONITOR_P name for one of our monitors: the pid, or the name.
+term monitored(const conn_state::out_monitor& m) {
+  return m.name.empty() ? pid_term(m.target) : term::atom(m.name);
+}
+
 void write_item(conn_state& c, out_item& item, std::string& batch) {
   switch (item.kind) {
     case out_item::frame:
@@ -254,26 +259,19 @@ void write_item(conn_state& c, out_item& item, std::string& batch) {
                           nullptr);
       return;
     }
-    case out_item::monitor:
-      c.out_monitors[item.ref] = {item.local, item.remote, {}};
-      batch += make_frame(term::tuple({op(op_monitor_p), pid_term(item.local),
-                                       pid_term(item.remote), ref_term(item.ref)}),
-                          nullptr);
+    case out_item::monitor: {
+      // By name as gen:call monitors {Name, Node}: the peer answers MONITOR_P_EXIT with
+      // noproc at once when nobody there has the name.
+      const auto& m = c.out_monitors[item.ref] = {item.local, item.remote, item.bytes};
+      batch += make_frame(
+          term::tuple({op(op_monitor_p), pid_term(item.local), monitored(m), ref_term(item.ref)}),
+          nullptr);
       return;
-    case out_item::monitor_name:
-      // As gen:call monitors {Name, Node}: the peer answers MONITOR_P_EXIT with noproc
-      // at once when nobody there has the name.
-      c.out_monitors[item.ref] = {item.local, item.remote, item.bytes};
-      batch += make_frame(term::tuple({op(op_monitor_p), pid_term(item.local),
-                                       term::atom(item.bytes), ref_term(item.ref)}),
-                          nullptr);
-      return;
+    }
     case out_item::demonitor: {
       auto it = c.out_monitors.find(item.ref);
-      if (it == c.out_monitors.end()) return;  // already fired or never made
-      // DEMONITOR_P names what MONITOR_P named.
-      const term target =
-          it->second.name.empty() ? pid_term(item.remote) : term::atom(it->second.name);
+      if (it == c.out_monitors.end()) return;     // already fired or never made
+      const term target = monitored(it->second);  // DEMONITOR_P names what MONITOR_P named
       c.out_monitors.erase(it);
       batch += make_frame(
           term::tuple({op(op_demonitor_p), pid_term(item.local), target, ref_term(item.ref)}),

@@ -258,7 +258,6 @@ void fail_item(const out_item& item) noexcept {
                     new signal_rec{signal_rec::exit, true, item.remote, 0, noconnection()});
         break;
       case out_item::monitor:
-      case out_item::monitor_name:
         post_signal(item.local,
                     new signal_rec{signal_rec::down, false, item.remote, item.ref, noconnection()});
         break;
@@ -387,7 +386,7 @@ monitor_ref monitor_name(const remote_name& to) {
   // The stand-in routes the monitor's demonitor (and the DOWN's sender) to that node.
   const pid stand_in{0, 0, node_number(to.node, 0), kRemoteSerial};
   const std::uint64_t ref = add_watching(stand_in);
-  submit(to.node, out_item{out_item::monitor_name, to.name, current_sender(), stand_in, ref, {}});
+  submit(to.node, out_item{out_item::monitor, to.name, current_sender(), stand_in, ref, {}});
   return monitor_ref{ref};
 }
 

@@ -45,8 +45,8 @@ struct out_item {
     unlink,        // local unlinks remote
     exit_link,     // local ended (or is gone): its link to remote fires with reason
     exit2,         // exit(remote, reason) from local
-    monitor,       // local (watcher) monitors remote with ref
-    monitor_name,  // local monitors the process registered as `bytes` there (remote: a stand-in)
+    monitor,       // local (watcher) monitors remote with ref; by the registered name
+                   // `bytes` when that is not empty (remote is then a stand-in)
     demonitor,     // local drops monitor ref on remote
     monitor_exit,  // local process `local` ended; remote watcher with our ref gets DOWN
     disconnect,    // close the connection (disconnect_node, a newer connection, stop)

@@ -241,10 +241,8 @@ std::uint64_t add_watching(const pid& target) {
 }  // namespace detail
 
 monitor_ref monitor(const pid& p) {
-  detail::pcb* me = detail::running_process("monitor()");
-  const monitor_ref ref{detail::t_loop->next_ref()};
-  detail::ext_of(me).watching.push_back({ref.id, p});
-  detail::post(p, detail::signal_rec::monitor, me->self, ref.id);
+  const monitor_ref ref{detail::add_watching(p)};
+  detail::post(p, detail::signal_rec::monitor, detail::t_current->self, ref.id);
   return ref;
 }
 

@@ -65,6 +65,10 @@ void timer_wheel::catch_up(std::int64_t now) noexcept {
 
 void timer_wheel::push(timer_node* t) noexcept {
   ++size_;
+  file(t);
+}
+
+void timer_wheel::file(timer_node* t) noexcept {
   const std::int64_t when = tick_of(t->deadline);
   if (when < elapsed_) {
     append(due_, &t->link);  // its tick has passed: due at the next pop_due
@@ -81,23 +85,17 @@ void timer_wheel::push_after(timer_node* t, std::int64_t delay) noexcept {
 
 void timer_wheel::settle(std::int64_t now) noexcept {
   if (list_empty(pending_)) return;
-  const bool only_pending = list_empty(due_) && list_empty(run_) && list_empty(overflow_) &&
-                            std::all_of(std::begin(occupied_), std::end(occupied_),
-                                        [](std::uint64_t m) { return m == 0; });
   // As catch_up does for an empty wheel: the new deadlines land in low levels.
-  if (only_pending) elapsed_ = std::max(elapsed_, tick_of(now));
+  if (list_empty(due_) && list_empty(run_) && first_slot_tick() == INT64_MAX) {
+    elapsed_ = std::max(elapsed_, tick_of(now));
+  }
   timer_link* l = pending_.next;
   link_self(pending_);
   while (l != &pending_) {
     timer_link* next = l->next;
     timer_node* t = node_of(l);
-    t->deadline = t->deadline > INT64_MAX - now ? INT64_MAX : now + t->deadline;
-    const std::int64_t when = tick_of(t->deadline);
-    if (when < elapsed_) {
-      append(due_, l);
-    } else {
-      place(t, when);
-    }
+    t->deadline = deadline_after(now, t->deadline);
+    file(t);
     l = next;
   }
 }

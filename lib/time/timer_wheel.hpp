@@ -106,6 +106,8 @@ class timer_wheel {
   static timer_node* node_of(timer_link* l) noexcept { return reinterpret_cast<timer_node*>(l); }
   static bool list_empty(const timer_link& head) noexcept { return head.next == &head; }
 
+  // Files t, counted in size_ already: in due_ if its tick has passed, else in place().
+  void file(timer_node* t) noexcept;
   // Files t (whose deadline's tick is `when` >= elapsed_) in its level and slot.
   void place(timer_node* t, std::int64_t when) noexcept;
   // head was a slot's list head and its list is now empty: clears the slot's bits.

@@ -85,6 +85,11 @@ struct timer_link {
 // A deadline in a core's timer wheel (lib/time/timer_wheel.hpp). Lives inside whoever
 // waits (a receive awaiter in a coroutine frame, or a send_after record), so arming a
 // timer allocates nothing, and cancelling it relinks only its two neighbours.
+// now + d without overflow.
+constexpr std::int64_t deadline_after(std::int64_t now, std::int64_t d) noexcept {
+  return d > INT64_MAX - now ? INT64_MAX : now + d;
+}
+
 struct timer_node {
   timer_link link;            // first member: the wheel's lists hand back this address
   std::int64_t deadline = 0;  // nanoseconds on the runtime's clock
