@@ -24,7 +24,8 @@ def best_peers():
     values = {}
     if path.exists():
         for row in csv.DictReader(open(path)):
-            if row["system"] == "coproc" or row.get("status", "ok") != "ok" or row.get("cores"):
+            if row["system"] in ("coproc", "floor") or row.get("status", "ok") != "ok" or \
+                    row.get("cores"):
                 continue
             values.setdefault((row["workload"], row["metric"], row["system"]), []).append(
                 float(row["value"]))

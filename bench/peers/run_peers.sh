@@ -5,6 +5,8 @@
 #   run_peers.sh all                                 -> every system x workload once
 #   run_peers.sh coproc <workload> --cores N         -> coproc with N event loops
 #   run_peers.sh build <system>                      -> only build
+#   run_peers.sh floor timers_steady                 -> an ideal timer's lateness on this
+#                                                       machine (floor/floor.cpp)
 # coproc also has pingpong_cross (ping and pong on different cores).
 # Builds into bench/peers/build/; installs missing Debian packages.
 set -euo pipefail
@@ -55,6 +57,11 @@ build() {
       fi
       # Ninja rebuilds only what changed (peers.cpp or the library).
       cmake --build "$BUILD/coproc-cmake" >&2 ;;
+    floor)
+      need_pkg g++ command -v g++
+      if stale "$BUILD/floor-peers" "$HERE/floor/floor.cpp"; then
+        g++ -O2 -std=c++20 -pthread -o "$BUILD/floor-peers" "$HERE/floor/floor.cpp" >&2
+      fi ;;
     caf)
       need_pkg libcaf-dev test -e /usr/include/caf/all.hpp
       need_pkg g++ command -v g++
@@ -73,6 +80,7 @@ run_one() { # run_one <system> <workload> [--cores N]
               -run coproc_peers main "$2" ;;
     go)     timeout "$TIMEOUT" "$BUILD/go-peers" "$2" ;;
     caf)    timeout "$TIMEOUT" "$BUILD/caf-peers" "$2" ;;
+    floor)  timeout "$TIMEOUT" "$BUILD/floor-peers" "$2" ;;
   esac
 }
 
@@ -97,7 +105,7 @@ case "${1:-}" in
   coproc)
     [ $# -ge 2 ] || { echo "usage: $0 coproc <workload|all> [--cores N]" >&2; exit 2; }
     if [ "$2" = all ]; then run_many coproc; else build coproc; run_one coproc "${@:2}"; fi ;;
-  erlang|go|caf)
+  erlang|go|caf|floor)
     [ $# -eq 2 ] || { echo "usage: $0 <system> <workload|all>" >&2; exit 2; }
     if [ "$2" = all ]; then run_many "$1"; else build "$1"; run_one "$1" "$2"; fi ;;
   *) echo "usage: $0 all | <coproc|erlang|go|caf> <$(IFS="|"; echo "${WORKLOADS[*]}")|all>" >&2; exit 2 ;;
