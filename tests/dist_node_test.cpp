@@ -290,6 +290,67 @@ TEST_F(Dist, GenCallByNameFailsAtOnceWithNoprocOrTheServersReason) {
   });
 }
 
+// gen_call<R> converts the reply as a typed receive clause would; a reply of another shape
+// throws bad_reply with the term at once (not at the timeout), and the call is over: the
+// connection stays, the next call works, no message is left behind.
+TEST_F(Dist, TypedGenCallConvertsTheReplyOrThrowsBadReply) {
+  run([]() -> process {
+    co_await start_node("t_gen_call_typed");
+    const pid probe = co_await await_probe(kProbe);
+    CO_ASSERT(probe);
+    using app = std::tuple<atom<"kernel">, std::string, std::string>;
+    using any_app = std::tuple<term, std::string, std::string>;  // {Name, Description, Vsn}
+    const remote_name controller{"application_controller", kProbe};
+    const std::vector<any_app> apps =
+        co_await gen_call<std::vector<any_app>>(controller, term::atom("which_applications"));
+    bool kernel = false;
+    for (const any_app& a : apps) {
+      if (std::get<0>(a).is_atom("kernel")) {
+        kernel = true;
+        EXPECT_FALSE(std::get<2>(a).empty());  // the version, e.g. "8.5.4"
+      }
+    }
+    EXPECT_TRUE(kernel);
+    // By pid, and with the untyped form giving the same list as terms.
+    send(probe, self(), atom<"whereis">{}, atom<"application_controller">{});
+    const pid ctl = co_await receive([](atom<"whereis">, const pid& p) { return p; },
+                                     after(5s, [] { return pid{}; }));
+    CO_ASSERT(ctl);
+    const term raw = co_await gen_call(ctl, term::atom("which_applications"));
+    const std::vector<any_app> by_pid =
+        co_await gen_call<std::vector<any_app>>(ctl, term::atom("which_applications"));
+    EXPECT_EQ(by_pid.size(), raw.elements().size());
+    EXPECT_EQ(by_pid.size(), apps.size());
+    // A reply of another type: bad_reply carries it.
+    const auto t0 = std::chrono::steady_clock::now();
+    term mismatch;
+    std::string what;
+    try {
+      (void)co_await gen_call<std::int64_t>(controller, term::atom("which_applications"), 60s);
+    } catch (const bad_reply& e) {
+      mismatch = e.reply();
+      what = e.what();
+    }
+    EXPECT_EQ(mismatch, raw);
+    EXPECT_NE(what.find("is not a long"), std::string::npos) << what;
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, 30s);
+    // A tuple whose tag atom does not match is a mismatch too (not kernel first).
+    bool first_is_kernel = true;
+    try {
+      (void)co_await gen_call<std::vector<app>>(controller, term::atom("which_applications"));
+    } catch (const bad_reply&) {
+      first_is_kernel = false;
+    }
+    EXPECT_EQ(first_is_kernel, apps.size() == 1);
+    const std::vector<any_app> again =
+        co_await gen_call<std::vector<any_app>>(controller, term::atom("which_applications"));
+    EXPECT_EQ(again.size(), apps.size());
+    const bool stray =
+        co_await receive([](const term&) { return true; }, after(200ms, [] { return false; }));
+    EXPECT_FALSE(stray);
+  });
+}
+
 TEST_F(Dist, ErlangTermsMatchTypedClauses) {
   run([]() -> process {
     co_await start_node("t_types");

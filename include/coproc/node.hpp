@@ -48,11 +48,13 @@
 #pragma once
 
 #include <chrono>
+#include <concepts>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -61,6 +63,7 @@
 #include "coproc/pid.hpp"
 #include "coproc/subroutine.hpp"
 #include "coproc/term.hpp"
+#include "coproc/term_convert.hpp"
 
 namespace coproc {
 
@@ -130,6 +133,35 @@ subroutine<term> gen_call(pid server, term request,
 // reason.
 subroutine<term> gen_call(remote_name server, term request,
                           std::chrono::milliseconds timeout = std::chrono::seconds(5));
+
+// The reply of gen_call<R> did not convert to R (the rules of coproc/term_convert.hpp):
+// the server answered, with something else. reply() is what it sent. The call is over
+// (its monitor taken back, nothing left in the mailbox), as with call_error.
+class bad_reply : public std::runtime_error {
+ public:
+  bad_reply(term reply, std::string_view wanted);
+  [[nodiscard]] const term& reply() const noexcept { return reply_; }
+
+ private:
+  term reply_;
+};
+
+// gen_call<R>: the same call, its reply converted to R as a receive clause with a
+// parameter of type R converts a message (R default-constructible), e.g.
+//   const remote_name kv{"kv", "app@host"};               // named: g++ 12 pitfall
+//   const std::int64_t n = co_await gen_call<std::int64_t>(kv, term::atom("count"));
+//   auto apps = co_await gen_call<std::vector<std::tuple<term, std::string, std::string>>>(
+//       controller, term::atom("which_applications"));   // [{kernel, "ERTS  CXC ...", "8.5"}]
+// A reply that does not convert throws bad_reply at once instead of waiting for the
+// timeout: the tag matched, so it is this call's answer. gen_call<term> is gen_call.
+template <term_convertible R, class Server>
+requires std::same_as<Server, pid> || std::same_as<Server, remote_name> subroutine<R> gen_call(
+    Server server, term request, std::chrono::milliseconds timeout = std::chrono::seconds(5)) {
+  const term reply = co_await gen_call(server, std::move(request), timeout);
+  R out{};
+  if (!from_term(reply, out)) throw bad_reply(reply, detail::type_name<R>());
+  co_return out;
+}
 
 namespace detail {
 // {Name, Node} ! n. Throws std::invalid_argument for a payload type that has no

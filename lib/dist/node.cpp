@@ -681,6 +681,11 @@ std::string of(const pid& p) {
 
 }  // namespace node
 
+bad_reply::bad_reply(term reply, std::string_view wanted)
+    : std::runtime_error("coproc: gen_call's reply " + reply.to_string() + " is not a " +
+                         std::string(wanted)),
+      reply_(std::move(reply)) {}
+
 namespace {
 
 // Waits for {Tag, Reply} (or the monitor's DOWN); see gen_call in coproc/node.hpp.
