@@ -108,5 +108,6 @@ case "${1:-}" in
   erlang|go|caf|floor)
     [ $# -eq 2 ] || { echo "usage: $0 <system> <workload|all>" >&2; exit 2; }
     if [ "$2" = all ]; then run_many "$1"; else build "$1"; run_one "$1" "$2"; fi ;;
-  *) echo "usage: $0 all | <coproc|erlang|go|caf> <$(IFS="|"; echo "${WORKLOADS[*]}")|all>" >&2; exit 2 ;;
+  *) echo "usage: $0 all | build <system> | <coproc|erlang|go|caf> <$(IFS="|"; echo "${WORKLOADS[*]}")|all> | floor timers_steady" >&2
+     exit 2 ;;
 esac

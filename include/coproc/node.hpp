@@ -154,9 +154,12 @@ class bad_reply : public std::runtime_error {
 //       controller, term::atom("which_applications"));   // [{kernel, "ERTS  CXC ...", "8.5"}]
 // A reply that does not convert throws bad_reply at once instead of waiting for the
 // timeout: the tag matched, so it is this call's answer. gen_call<term> is gen_call.
-template <term_convertible R, class Server>
-requires std::same_as<Server, pid> || std::same_as<Server, remote_name> subroutine<R> gen_call(
-    Server server, term request, std::chrono::milliseconds timeout = std::chrono::seconds(5)) {
+template <class Server>
+concept gen_call_target = std::same_as<Server, pid> || std::same_as<Server, remote_name>;
+
+template <term_convertible R, gen_call_target Server>
+subroutine<R> gen_call(Server server, term request,
+                       std::chrono::milliseconds timeout = std::chrono::seconds(5)) {
   const term reply = co_await gen_call(server, std::move(request), timeout);
   R out{};
   if (!from_term(reply, out)) throw bad_reply(reply, detail::type_name<R>());
