@@ -67,13 +67,16 @@ TEST(ExitReason, AStructuredReasonReachesExitAndDownMessagesAcrossCoresInFreshRu
           });
           link(a);
           // A non-trapping process linked to a dies of the structured reason too.
-          const pid victim = spawn_on(1, [a]() -> process {
+          const pid main = self();
+          const pid victim = spawn_on(1, [a, main]() -> process {
             link(a);
+            send(main, atom<"linked">{});
             co_await receive([](atom<"never">) {}, after(30s, [] {}));
           });
           const monitor_ref vref = monitor(victim);
           const monitor_ref ref = monitor(a);
-          co_await sleep_for(5ms);  // the victim links first
+          // The victim links first (a 5 ms sleep here lost the race under ctest -j2).
+          co_await receive([](atom<"linked">) {});
           send(a, atom<"go">{});
           trapped = co_await exit_from(a, 5s);
           down = co_await down_of(ref, 5s);

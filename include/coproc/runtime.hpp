@@ -52,8 +52,9 @@ struct options {
   unsigned cores = 0;
   // An idle loop polls its queues this long before it sleeps in the ring, so a
   // chatty peer on another core does not pay a kernel wakeup per message. Spinning
-  // is skipped when there are more loops than usable CPUs, and with one loop (no
-  // peer could send it anything a spin would catch sooner).
+  // is skipped when there are more loops than usable CPUs, with one loop (no peer
+  // could send it anything a spin would catch sooner), and while the kernel runs
+  // every other loop on this loop's CPU (a busy machine): they could not run meanwhile.
   std::chrono::microseconds spin = std::chrono::microseconds{50};
   // Pin loop i to the i-th CPU of the affinity mask (mod their number).
   bool pin_threads = false;
@@ -70,6 +71,7 @@ struct core_stats {
   std::uint64_t messages = 0;   // messages delivered into mailboxes here
   std::uint64_t wakeups = 0;    // times the loop was woken from sleep in the ring
   std::uint64_t sleeps = 0;     // times the loop went to sleep
+  std::uint64_t spins = 0;      // times an idle loop polled (options::spin) before sleeping
   io_backend_kind backend = io_backend_kind::io_uring;  // what this core's I/O runs on
 };
 

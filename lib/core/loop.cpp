@@ -14,8 +14,9 @@
 //                        not one per message;
 //   5. reap_completions- deliver the I/O backend's results (io_uring: no syscall, the
 //                        CQ is shared memory; epoll: a readiness poll now and then);
-//   6. idle            - with nothing to do, poll for `spin`, then sleep in the backend
-//                        until a wakeup, an I/O result or the nearest timer deadline.
+//   6. idle            - with nothing to do, poll for `spin` (unless every other loop
+//                        shares this CPU), then sleep in the backend until a wakeup,
+//                        an I/O result or the nearest timer deadline.
 // Between 3 and 4 the turn's I/O submissions go to the kernel at once (io_->flush()).
 #include "lib/core/loop.hpp"
 
@@ -639,7 +640,10 @@ void loop::idle() {
   if (!chained_.empty()) flush_chains();  // sent after this turn's flush (I/O results)
   if (!wake_list_.empty()) return;        // messages still spilled or unwoken: push them first
   if (timers_.has_pending()) timers_.settle(rt_.now_ns());  // before next_deadline is read
-  if (may_spin_ && (spin_credit_ > 0 || io_->in_flight() == 0)) {
+  const int cpu = sched_getcpu();  // glibc reads it from rseq: a load, not a syscall
+  cpu_.store(cpu, std::memory_order_relaxed);
+  if (may_spin_ && (spin_credit_ > 0 || io_->in_flight() == 0) && may_catch_a_peer(cpu)) {
+    bump(n_spins_);
     // A spin without I/O in flight may start with no credit left: never below zero.
     const auto spend_credit = [this] { spin_credit_ -= spin_credit_ > 0 ? 1 : 0; };
     const auto until = std::chrono::steady_clock::now() + rt_.opts().spin;
@@ -682,7 +686,15 @@ void loop::sleep() {
   }
   io_->wait(wait);
   sleeping_.store(false, std::memory_order_relaxed);
+  cpu_.store(sched_getcpu(), std::memory_order_relaxed);  // the kernel may have moved us
   bump(n_wakeups_);
+}
+
+bool loop::may_catch_a_peer(int cpu) const noexcept {
+  for (unsigned c = 0; c < ncores_; ++c) {
+    if (c != index_ && rt_.at(c).cpu_.load(std::memory_order_relaxed) != cpu) return true;
+  }
+  return false;
 }
 
 // ---- shutdown ----
@@ -799,6 +811,7 @@ core_stats loop::stats() const noexcept {
   s.messages = n_messages_.load(std::memory_order_relaxed);
   s.wakeups = n_wakeups_.load(std::memory_order_relaxed);
   s.sleeps = n_sleeps_.load(std::memory_order_relaxed);
+  s.spins = n_spins_.load(std::memory_order_relaxed);
   s.backend = io_->kind();
   return s;
 }

@@ -168,6 +168,12 @@ class loop {
   // cores). Owner only.
   static constexpr unsigned kSpinCredit = 8;
   unsigned spin_credit_ = kSpinCredit;
+  // A spin can only catch a message from a loop that runs meanwhile. When the kernel has
+  // put every other loop's thread on this loop's CPU (a busy machine: more runnable
+  // threads than CPUs), they cannot run while it spins, so each spin costs them its full
+  // length: measured, cross-core ping-pong went from about 3 us to 50-140 us a round trip
+  // with 4 busy neighbours on 2 CPUs. True unless every other loop last reported `cpu`.
+  [[nodiscard]] bool may_catch_a_peer(int cpu) const noexcept;
 
   // Run queue: intrusive FIFO through pcb::next_runnable.
   pcb* rq_head_ = nullptr;
@@ -227,6 +233,9 @@ class loop {
   std::atomic<bool> foreign_pending_{false};  // set under foreign_mu_ by posters
   std::atomic<bool> idle_{false};             // any thread may read: see is_idle()
   std::atomic<bool> sleeping_{false};         // any thread: true while (about to be) asleep in io_
+  // The CPU the owner's thread was on when it last went idle or woke (sched_getcpu), -1
+  // before; other loops read it to decide whether to spin (see may_catch_a_peer).
+  std::atomic<int> cpu_{-1};
 
   // Owner writes after each batch (only when it changed), other cores read it when they
   // place spawns: a line of its own, away from the flags every waker reads.
@@ -235,7 +244,7 @@ class loop {
 
   // Counters (written by the owner only, read by anyone).
   std::atomic<std::uint64_t> n_processes_{0}, n_spawned_{0}, n_messages_{0}, n_wakeups_{0},
-      n_sleeps_{0};
+      n_sleeps_{0}, n_spins_{0};
 };
 
 // The loop running on this thread, or nullptr.
