@@ -189,6 +189,106 @@ TEST_F(Dist, ErlangGenServerCallReachesACoprocProcess) {
   });
 }
 
+// An OTP 24+ caller's tag is [alias | Ref]: gen_reply answers through the alias, so a
+// GenServer.call that timed out never sees the late reply (its node drops it), as with an
+// Erlang server. Replying to the pid instead, as before aliases, leaves it in the mailbox.
+TEST_F(Dist, GenReplyGoesToTheCallersAliasSoALateReplyIsDropped) {
+  run([]() -> process {
+    co_await start_node("t_gen_reply_alias");
+    // {'$gen_call', From, DelayMs}: answers {slept, DelayMs} after that long, through
+    // gen_reply, or (second server) straight to the caller's pid.
+    const auto sleeper = [](bool to_alias) -> process {
+      for (;;) {
+        std::tuple<pid, term> from;
+        std::int64_t delay = 0;
+        co_await receive([&](atom<"$gen_call">, const std::tuple<pid, term>& f, std::int64_t d) {
+          from = f;
+          delay = d;
+        });
+        if (delay > 0) co_await sleep_for(std::chrono::milliseconds(delay));
+        const term answer = term::tuple({term::atom("slept"), delay});
+        if (to_alias) {
+          gen_reply(from, answer);
+        } else {
+          send(std::get<0>(from), std::get<1>(from), answer);
+        }
+      }
+    };
+    const pid by_alias = spawn(sleeper, true);
+    const pid by_pid = spawn(sleeper, false);
+    register_name("by_alias", by_alias);
+    register_name("by_pid", by_pid);
+    const pid probe = co_await await_probe(kProbe);
+    CO_ASSERT(probe);
+    const term me = term::atom(node::self_name());
+    // In time: the reply arrives.
+    send(probe, self(), atom<"gen_call">{}, atom<"by_alias">{}, me, 0);
+    const term fast = co_await receive([](atom<"gen_call_result">, const term& r) { return r; },
+                                       after(10s, [] { return term::atom("no_answer"); }));
+    EXPECT_EQ(fast, term::tuple({term::atom("slept"), 0})) << fast.to_string();
+    // Too late: through the alias nothing reaches the caller after its timeout ...
+    const auto late_call = [probe, me](const char* server) -> subroutine<term> {
+      send(probe, self(), atom<"gen_call_late">{}, term::atom(server), me, 600, 200);
+      co_return co_await receive(
+          [](atom<"gen_call_late_result">, const term& r, const term& left) {
+            return term::tuple({r, left});
+          },
+          after(10s, [] { return term::atom("no_answer"); }));
+    };
+    const term dropped = co_await late_call("by_alias");
+    EXPECT_EQ(dropped, term::tuple({term::atom("timeout"), term::nil()})) << dropped.to_string();
+    // ... while a reply to the pid lands in the caller's mailbox as junk.
+    const term junk = co_await late_call("by_pid");
+    CO_ASSERT(junk.is_tuple(2));
+    EXPECT_TRUE(junk[0].is_atom("timeout")) << junk.to_string();
+    EXPECT_EQ(junk[1].size(), 1U) << junk.to_string();
+    exit(by_alias, exit_reason::kill());
+    exit(by_pid, exit_reason::kill());
+  });
+}
+
+// gen_call's tag is [alias | Ref] too: an Erlang server that answers after our timeout
+// (gen:reply, so ALIAS_SEND) leaves nothing in our mailbox, and the next call, in time,
+// gets its reply, by name and by pid.
+TEST_F(Dist, GenCallUsesAnAliasSoAnErlangServersLateReplyIsDropped) {
+  run([]() -> process {
+    co_await start_node("t_gen_call_alias");
+    const pid probe = co_await await_probe(kProbe);
+    CO_ASSERT(probe);
+    send(probe, self(), atom<"late_server">{}, atom<"slow">{}, 500);
+    const pid slow = co_await receive([](atom<"late_server">, const pid& p) { return p; },
+                                      after(5s, [] { return pid{}; }));
+    CO_ASSERT(slow);
+    const remote_name slow_name{"slow", kProbe};  // named: g++ 12 pitfall
+    for (int round = 0; round < 2; ++round) {
+      bool timed_out = false;
+      try {
+        if (round == 0) {
+          (void)co_await gen_call(slow_name, term::atom("first"), 100ms);
+        } else {
+          (void)co_await gen_call(slow, term::atom("first"), 100ms);
+        }
+      } catch (const call_timeout&) {
+        timed_out = true;
+      }
+      EXPECT_TRUE(timed_out);
+      // The server answers 400 ms after our timeout: its reply must not show up.
+      const bool stray = co_await receive([](const message&) { return true; },
+                                          after(1500ms, [] { return false; }));
+      EXPECT_FALSE(stray) << "round " << round;
+    }
+    const term on_time = co_await gen_call(slow_name, term::atom("second"), 5s);
+    EXPECT_EQ(on_time, term::tuple({term::atom("late"), term::atom("second")}))
+        << on_time.to_string();
+    const term by_pid = co_await gen_call(slow, term::atom("third"), 5s);
+    EXPECT_EQ(by_pid, term::tuple({term::atom("late"), term::atom("third")})) << by_pid.to_string();
+    const bool stray =
+        co_await receive([](const message&) { return true; }, after(200ms, [] { return false; }));
+    EXPECT_FALSE(stray);
+    send(slow, atom<"stop">{});
+  });
+}
+
 TEST_F(Dist, GenCallReachesARealErlangGenServer) {
   run([]() -> process {
     co_await start_node("t_gen_call_out");

@@ -71,6 +71,7 @@ namespace detail {
 std::uint64_t begin_call(const pid& server, message_node** mark);
 void end_call(std::uint64_t ref) noexcept;     // demonitor + flush, and drop the alias
 void forget_call(std::uint64_t ref) noexcept;  // the server died: drop the alias
+void add_alias(std::uint64_t ref);             // make ref an alias of the caller (gen_call)
 }  // namespace detail
 
 // co_await call<R>(server, timeout, request...): the reply, of type R.

@@ -124,8 +124,10 @@ std::string of(const pid& p);
 // a coproc process that answers '$gen_call'): sends {'$gen_call', {self(), Tag}, Request}
 // and returns Reply from {Tag, Reply}. The server is monitored while we wait: throws
 // call_error with its exit reason (noproc, noconnection, ...) and call_timeout when the
-// timeout passes. For local servers use call<R> (coproc/call.hpp); a local pid here
-// throws std::invalid_argument.
+// timeout passes. Tag is [alias | Ref], as gen:call's since OTP 24: the monitor's ref is
+// an alias of the caller while it waits, so a reply that comes after the timeout is
+// dropped instead of landing in the mailbox. For local servers use call<R>
+// (coproc/call.hpp); a local pid here throws std::invalid_argument.
 subroutine<term> gen_call(pid server, term request,
                           std::chrono::milliseconds timeout = std::chrono::seconds(5));
 // The same for {Name, Node}, monitored by name as gen:call does: a name nobody has there
@@ -133,6 +135,21 @@ subroutine<term> gen_call(pid server, term request,
 // reason.
 subroutine<term> gen_call(remote_name server, term request,
                           std::chrono::milliseconds timeout = std::chrono::seconds(5));
+
+// Answers a gen_server:call that came from another node, as GenServer.reply/2 does:
+//   co_await receive([](atom<"$gen_call">, const std::tuple<pid, term>& from, atom<"ping">) {
+//     gen_reply(from, atom<"pong">{});
+//   });
+// sends {Tag, Reply}: to the caller's alias when Tag is [alias | Ref] (OTP 24+ callers),
+// so a caller that has given up (a GenServer.call that timed out) never sees it; to the
+// caller's pid otherwise.
+void gen_reply(const std::tuple<pid, term>& from, term reply);
+template <class V>
+requires(!std::same_as<std::decay_t<V>, term> &&
+         term_convertible<std::decay_t<V>>) void gen_reply(const std::tuple<pid, term>& from,
+                                                           const V& reply) {
+  gen_reply(from, to_term(reply));
+}
 
 // The reply of gen_call<R> did not convert to R (the rules of coproc/term_convert.hpp):
 // the server answered, with something else. reply() is what it sent. The call is over

@@ -51,6 +51,8 @@ enum op_code : std::int64_t {
   op_payload_exit2 = 26,
   op_payload_exit2_tt = 27,
   op_payload_monitor_p_exit = 28,
+  op_alias_send = 33,
+  op_alias_send_tt = 34,
   op_unlink_id = 35,
   op_unlink_id_ack = 36,
 };
@@ -119,6 +121,7 @@ subroutine<void> client_handshake(conn_state& c, std::int64_t deadline) {
     throw node_error("coproc: connected to " + c.peer + " but it says it is " + challenge->name);
   }
   check_flags(c.peer, challenge->flags);
+  c.peer_flags = challenge->flags;
 
   const std::uint32_t mine = st.random32();
   const challenge_reply_msg reply{mine, handshake_digest(challenge->challenge, st.cookie)};
@@ -296,6 +299,18 @@ void write_item(conn_state& c, out_item& item, std::string& batch) {
     case out_item::notify:
       route(item.local, make_message(atom<"$node_up">{}, item.bytes));
       return;
+    case out_item::alias_send: {
+      // gen_reply: to the caller's alias when its node has aliases (OTP 24+), which drops
+      // the reply if the call has given up; else to the caller, as OTP 23 replies.
+      const term alias = item.message[0].tail();
+      const pid from = item.local ? item.local : c.writer;
+      const term control =
+          (c.peer_flags & flag_alias) != 0
+              ? term::tuple({op(op_alias_send), pid_term(from), alias})
+              : term::tuple({op(op_send_sender), pid_term(from), pid_term(item.remote)});
+      batch += make_frame(control, &item.message);
+      return;
+    }
   }
 }
 
@@ -379,6 +394,25 @@ bool local_pid(const term& t, pid& out) {
 void deliver(const term& to, std::optional<term> msg) {
   pid p;
   if (msg && local_pid(to, p)) route(p, make_message(std::move(*msg)));
+}
+
+// ALIAS_SEND to one of our gen_calls' aliases: into the caller's mailbox as a reply to
+// that call, dropped if the call is over (here, when the alias is gone, or at delivery).
+// A message to any other reference is dropped, as Erlang drops one to an inactive alias.
+void deliver_to_alias(node_state& st, const term& alias, std::optional<term> msg) {
+  std::uint64_t id = 0;
+  if (!msg || !ref_from(alias, id)) return;
+  pid caller;
+  {
+    std::lock_guard lock(st.alias_mu);
+    const auto it = st.aliases.find(id);
+    if (it == st.aliases.end()) return;
+    caller = it->second;
+  }
+  alias_message m;
+  m.ref = id;
+  m.message = std::move(*msg);
+  route(caller, make_message(std::move(m)));
 }
 
 void deliver_named(const term& name, std::optional<term> msg) {
@@ -476,6 +510,13 @@ void handle_frame(conn_state& c, std::string_view body) {
       need_pid(ctl[1]);
       need_name(ctl[3]);
       deliver_named(ctl[3], payload());
+      break;
+    case op_alias_send:
+    case op_alias_send_tt:
+      arity(operation == op_alias_send ? 3 : 4);
+      need_pid(ctl[1]);
+      if (!ctl[2].is_ref()) bad("an alias send to a non-reference");
+      deliver_to_alias(*c.node, ctl[2], payload());
       break;
     case op_link: {
       arity(3);
@@ -606,7 +647,7 @@ void handle_frame(conn_state& c, std::string_view body) {
     }
     default:
       bad("an operation this connection did not negotiate");  // group leaders, spawn
-                                                              // requests, aliases
+                                                              // requests
   }
 }
 
@@ -765,6 +806,7 @@ process incoming_connection(node_state* st, tcp_stream s) {
       throw node_error("coproc: bad handshake from " + peer_address(c->stream) + ": " + error);
     c->peer = hello->name;
     check_flags(c->peer, hello->flags);
+    c->peer_flags = hello->flags;
 
     std::string status;
     pid old_up;

@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "coproc/exit_reason.hpp"
+#include "coproc/message.hpp"
 #include "coproc/node.hpp"
 #include "coproc/pid.hpp"
 #include "coproc/tcp.hpp"
@@ -51,6 +52,8 @@ struct out_item {
     monitor_exit,  // local process `local` ended; remote watcher with our ref gets DOWN
     disconnect,    // close the connection (disconnect_node, a newer connection, stop)
     notify,        // tell `local` ($node_up, peer) once the connection is up (ping)
+    alias_send,    // `message` ({[alias | Ref], Reply}, from gen_reply) to the alias Ref,
+                   // or to `remote` (the caller) when the peer has no aliases
   };
   kind_t kind = frame;
   std::string bytes;
@@ -58,6 +61,7 @@ struct out_item {
   pid remote;
   std::uint64_t ref = 0;
   exit_reason reason;
+  term message{};  // alias_send only
 };
 
 // Simultaneous connect: the attempt that lost hands its queued items to the winner.
@@ -86,6 +90,7 @@ struct conn_state {
   bool down = false;
   std::string down_reason;
   std::int64_t last_write_ns = 0;
+  std::uint64_t peer_flags = 0;  // the capabilities the peer offered in its handshake
 
   // What must fire when the connection drops.
   std::set<std::pair<pid, pid>> links;  // (local, remote)
@@ -103,6 +108,13 @@ struct conn_state {
     std::string name;  // monitored by registered name (MONITOR_P with an atom), else empty
   };
   std::unordered_map<std::uint64_t, out_monitor> out_monitors;  // by our ref
+};
+
+// What an ALIAS_SEND to one of our gen_calls' aliases becomes in the caller's mailbox: a
+// reply (reply_base), so delivery drops it once the call has given up (timed out or
+// failed), as Erlang drops a message to an alias that is no longer active.
+struct alias_message : reply_base {
+  term message;
 };
 
 struct node_state {
@@ -148,6 +160,12 @@ struct node_state {
   std::mutex report_mu;
   std::unordered_map<std::string, failure_count> handshake_failures;
 
+  // The aliases of our gen_calls in progress (the monitor ref's id, as gen:call's
+  // [alias | Mref]), and their callers: where an incoming ALIAS_SEND goes. Guarded by
+  // alias_mu; an entry lives while its call waits.
+  std::mutex alias_mu;
+  std::unordered_map<std::uint64_t, pid> aliases;
+
   std::mutex rng_mu;
   std::mt19937 rng{std::random_device{}()};
   std::uint32_t random32() {
@@ -190,6 +208,8 @@ pid writer_for(const std::string& peer);
 void submit(const std::string& peer, out_item item) noexcept;
 // Answers an item that can no longer reach its peer (noconnection).
 void fail_item(const out_item& item) noexcept;
+// gen_reply's {[alias | Ref], Reply} to `caller`'s node, for the alias Ref there.
+void alias_send_out(const pid& caller, term message);
 
 // The two halves of a connection (lib/dist/connection.cpp).
 process outgoing_connection(node_state* st, std::string peer);

@@ -49,6 +49,13 @@ std::uint64_t begin_task() {
   return ref;
 }
 
+void add_alias(std::uint64_t ref) {
+  pcb* me = t_current;
+  if (me == nullptr) throw_outside_process("gen_call()");
+  if (me->ext == nullptr) me->ext = new pcb_ext;
+  me->ext->aliases.push_back({ref, nullptr});
+}
+
 void forget_call(std::uint64_t ref) noexcept {
   drop_alias(t_current, ref);
 }

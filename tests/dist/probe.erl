@@ -67,6 +67,25 @@ loop() ->
                           end,
                       From ! {gen_call_result, R}
                   end);
+        {From, gen_call_late, Name, Node, Req, Timeout} ->
+            %% A gen_server:call into coproc that gives up before the answer: the late
+            %% reply must not land in this caller's mailbox (its alias is gone).
+            spawn(fun() ->
+                      R = try gen_server:call({Name, Node}, Req, Timeout)
+                          catch exit:{timeout, _} -> timeout
+                          end,
+                      receive after 1500 -> ok end,
+                      %% A receive, not process_info(self(), messages): that may not show
+                      %% what is still in the signal queue.
+                      From ! {gen_call_late_result, R, drain([])}
+                  end);
+        {From, late_server, Name, Delay} ->
+            %% Registered as Name; answers each call with gen:reply after Delay ms.
+            spawn(fun() ->
+                      register(Name, self()),
+                      From ! {late_server, self()},
+                      late_server(Delay)
+                  end);
         {From, whereis, Name} ->
             From ! {whereis, whereis(Name)};
         {From, reg_send, Name} ->
@@ -75,3 +94,16 @@ loop() ->
             ok
     end,
     loop().
+
+drain(Acc) ->
+    receive M -> drain([M | Acc]) after 0 -> lists:reverse(Acc) end.
+
+late_server(Delay) ->
+    receive
+        {'$gen_call', From, Req} ->
+            timer:sleep(Delay),
+            gen:reply(From, {late, Req}),
+            late_server(Delay);
+        stop ->
+            ok
+    end.
