@@ -906,6 +906,13 @@ TEST_F(Dist, CoprocTalksToCoproc) {
             },
             after(5s, [] { return false; }));
         EXPECT_TRUE(list_back);
+        // gen_call between two coproc nodes: the reply goes to our alias (ALIAS_SEND) both
+        // by name and by pid.
+        const remote_name echo_name{"echo", "peer1@127.0.0.1"};  // named: g++ 12 pitfall
+        const term by_name = co_await gen_call(echo_name, term(41));
+        EXPECT_EQ(by_name, term(42)) << by_name.to_string();
+        const std::int64_t by_pid = co_await gen_call<std::int64_t>(echo, term(1));
+        EXPECT_EQ(by_pid, 2);
         send(echo, atom<"stop">{});  // the peer's echo ends normally; the program exits
         const std::string why = co_await receive(
             [&](atom<"DOWN">, monitor_ref r, const pid&, const exit_reason& w) {

@@ -1,7 +1,8 @@
 // tests/dist/dist_peer.cpp - a coproc node for the cluster tests: another OS process that
 // the test (or an Erlang node) talks to.
 //   dist_peer NAME@HOST COOKIE [PEER]      (epmd port from $ERL_EPMD_PORT)
-// It registers `echo`: {From, Msg} -> From ! {echo, Msg, self()}; `stop` ends the program.
+// It registers `echo`: {From, Msg} -> From ! {echo, Msg, self()}; a gen_server:call of an
+// integer N is answered N + 1 (gen_reply); `stop` ends the program.
 // It prints READY once published and exits with 0 after `stop`. Given PEER, it then
 // sends to PEER's echo every 20 ms until one answers and prints PEERED (two peers started
 // at once that way connect to each other simultaneously).
@@ -9,6 +10,7 @@
 #include <coproc/node.hpp>
 #include <cstdio>
 #include <string>
+#include <tuple>
 
 using namespace coproc;
 
@@ -18,6 +20,9 @@ process echo_server() {
     bool stop = false;
     co_await receive(
         [](const pid& from, const term& msg) { send(from, atom<"echo">{}, msg, self()); },
+        [](atom<"$gen_call">, const std::tuple<pid, term>& from, std::int64_t n) {
+          gen_reply(from, n + 1);
+        },
         [&](atom<"stop">) { stop = true; }, [](const message&) {});
     if (stop) co_return;
   }
