@@ -20,6 +20,7 @@
 #include "coproc/term_codec.hpp"
 #include "coproc/term_convert.hpp"
 #include "lib/core/runtime_impl.hpp"
+#include "lib/dist/frame.hpp"
 #include "lib/dist/node_state.hpp"
 #include "lib/dist/wire.hpp"
 #include "lib/otp/signals.hpp"
@@ -373,7 +374,7 @@ subroutine<void> run_connection(std::shared_ptr<conn_state> c, pid displaced) {
           after(std::chrono::milliseconds(0), [] { return false; }));
       if (!more) break;
     }
-    if (batch.empty() && now_ns() - c->last_write_ns >= tick.count()) batch.assign(4, '\0');
+    if (batch.empty() && now_ns() - c->last_write_ns >= tick.count()) batch = tick_frame();
     co_await flush();
   }
 

@@ -186,6 +186,16 @@ inline void conns_changed() noexcept {
 // pid may still point at one's name), so a pointer read under g_mu stays valid.
 extern node_state* g_node;
 
+// This node's name ("nonode@nohost" while none is started).
+std::string own_name();
+// Makes st the started node (kept until the program ends) and its name and creation ours;
+// throws node_error if another node is started.
+node_state* adopt_node(std::unique_ptr<node_state> st);
+// Our pids and references name no node from here on (stop, or the runtime's end).
+void forget_identity() noexcept;
+// A pid that stands for node `node` itself (index 0): monitors by name are held on it.
+pid stand_in(const std::string& node);
+
 // The node table: a 16-bit number for each (node name, creation) this program has seen.
 std::uint16_t node_number(const std::string& name, std::uint32_t creation);
 std::pair<std::string, std::uint32_t> node_at(std::uint16_t number);
@@ -221,9 +231,6 @@ socket_address resolve(const std::string& host, std::uint16_t port);
 subroutine<std::uint16_t> epmd_port_of(const node_state& st, const std::string& peer,
                                        std::int64_t deadline);
 std::int64_t ns_left(std::int64_t deadline_ns);
-
-// Builds a pass-through frame: 4-byte length, 112, control, then message if given.
-std::string make_frame(const term& control, const term* message);
 
 // Hooks called by the core (runtime.cpp, signals.cpp) for pids with node != 0.
 void send_out(const pid& to, message_node* n) noexcept;
