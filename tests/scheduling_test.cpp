@@ -334,3 +334,47 @@ TEST(Scheduling, LoopsWhoseThreadsShareACpuDoNotSpinForEachOther) {
   // Without the rule each round trip starts a spin or two (measured: about 4,000).
   EXPECT_LT(spins_while_shared, 20U);
 }
+
+// A core whose queue to a busy core is full keeps its messages in order in a local spill
+// and retries at its next turns. It naps between tries (counted as sleeps) instead of
+// running empty turns back to back while the busy core is in a long turn (before, it never
+// slept then), and nothing is lost.
+TEST(Scheduling, MessagesSpilledForABusyCoreArriveInOrderWhileTheSenderWaits) {
+  constexpr int kMessages = 6000;  // one envelope each: far more than the queue's 1,024
+  std::vector<int> got_a;
+  std::vector<int> got_b;
+  std::uint64_t naps = 0;  // core 1's sleeps while core 0 holds its queue full
+  runtime rt{options{.cores = 2}};
+  const int rc = rt.run([&]() -> process {
+    const pid main = self();
+    const auto collect = [main](std::vector<int>* into) -> process {
+      for (int i = 0; i < kMessages / 2; ++i) into->push_back(co_await receive<int>());
+      send(main, atom<"done">{});
+    };
+    const pid a = spawn_on(0, collect, &got_a);
+    const pid b = spawn_on(0, collect, &got_b);
+    // Alternating receivers: every send is its own envelope (a chain holds one process's).
+    spawn_on(1, [a, b, main]() -> process {
+      send(main, atom<"sending">{});
+      for (int i = 0; i < kMessages; ++i) send(i % 2 == 0 ? a : b, i);
+      co_return;
+    });
+    co_await receive([](atom<"sending">) {});
+    // Hold core 0 for 200 ms without suspending: its queue from core 1 stays full.
+    const std::uint64_t sleeps_before = runtime_stats()[1].sleeps;
+    const auto until = std::chrono::steady_clock::now() + 200ms;
+    while (std::chrono::steady_clock::now() < until) {
+    }
+    naps = runtime_stats()[1].sleeps - sleeps_before;
+    co_await receive([](atom<"done">) {});
+    co_await receive([](atom<"done">) {});
+  });
+  EXPECT_EQ(rc, 0);
+  ASSERT_EQ(got_a.size(), static_cast<std::size_t>(kMessages / 2));
+  ASSERT_EQ(got_b.size(), static_cast<std::size_t>(kMessages / 2));
+  for (int i = 0; i < kMessages / 2; ++i) {
+    EXPECT_EQ(got_a[i], 2 * i);
+    EXPECT_EQ(got_b[i], 2 * i + 1);
+  }
+  EXPECT_GT(naps, 0U);
+}

@@ -70,7 +70,7 @@ struct core_stats {
   std::uint64_t spawned = 0;    // processes started here since the runtime began
   std::uint64_t messages = 0;   // messages delivered into mailboxes here
   std::uint64_t wakeups = 0;    // times the loop was woken from sleep in the ring
-  std::uint64_t sleeps = 0;     // times the loop went to sleep
+  std::uint64_t sleeps = 0;     // times the loop went to sleep (naps with spills included)
   std::uint64_t spins = 0;      // times an idle loop polled (options::spin) before sleeping
   io_backend_kind backend = io_backend_kind::io_uring;  // what this core's I/O runs on
 };

@@ -174,6 +174,12 @@ class loop {
   // length: measured, cross-core ping-pong went from about 3 us to 50-140 us a round trip
   // with 4 busy neighbours on 2 CPUs. True unless every other loop last reported `cpu`.
   [[nodiscard]] bool may_catch_a_peer(int cpu) const noexcept;
+  // idle() with envelopes still spilled (wake_list_ not empty): returns at once when a
+  // listed core's queue has room (or was only sent to), when something arrives, or I/O
+  // is ready; else polls for `spin`, then waits in the backend for up to kSpillNapNs (or
+  // the next timer; counted as a sleep) and returns, so the next turn retries the pushes.
+  void wait_for_room();
+  static constexpr std::int64_t kSpillNapNs = 50'000;
 
   // Run queue: intrusive FIFO through pcb::next_runnable.
   pcb* rq_head_ = nullptr;
