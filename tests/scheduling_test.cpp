@@ -270,7 +270,7 @@ TEST(Scheduling, ASpawnLoopOfLongLivedProcessesIsSpreadEvenly) {
 
 namespace {
 
-// Moves the calling loop thread onto `cpu`, or back to `mask`.
+// Restricts the calling loop thread to the CPUs of `mask`.
 void pin_this_thread(const cpu_set_t& mask) {
   ASSERT_EQ(sched_setaffinity(0, sizeof(mask), &mask), 0) << std::strerror(errno);
 }

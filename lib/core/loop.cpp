@@ -643,8 +643,9 @@ void loop::idle() {
     return;
   }
   if (timers_.has_pending()) timers_.settle(rt_.now_ns());  // before next_deadline is read
-  const int cpu = sched_getcpu();  // glibc reads it from rseq: a load, not a syscall
-  cpu_.store(cpu, std::memory_order_relaxed);
+  // Only loops that may spin read cpu_, and may_spin_ is the same for every loop.
+  const int cpu = may_spin_ ? sched_getcpu() : -1;  // glibc reads it from rseq: a load
+  if (may_spin_) cpu_.store(cpu, std::memory_order_relaxed);
   if (may_spin_ && (spin_credit_ > 0 || io_->in_flight() == 0) && may_catch_a_peer(cpu)) {
     bump(n_spins_);
     // A spin without I/O in flight may start with no credit left: never below zero.
@@ -721,7 +722,7 @@ void loop::sleep() {
   }
   io_->wait(wait);
   sleeping_.store(false, std::memory_order_relaxed);
-  cpu_.store(sched_getcpu(), std::memory_order_relaxed);  // the kernel may have moved us
+  if (may_spin_) cpu_.store(sched_getcpu(), std::memory_order_relaxed);  // we may have moved
   bump(n_wakeups_);
 }
 

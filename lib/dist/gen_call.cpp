@@ -40,7 +40,7 @@ class call_alias {
     }
     if (node_ != nullptr) {
       std::lock_guard lock(node_->alias_mu);
-      node_->aliases[id_] = self();
+      node_->aliases[id_] = caller_->self;
     }
     detail::add_alias(id_);
   }
@@ -80,6 +80,18 @@ subroutine<term> await_gen_reply(term tag, monitor_ref mref, std::chrono::millis
   throw call_timeout();
 }
 
+// Both gen_call forms once the server is monitored: the alias exists before the request
+// leaves, since the reply may come back before we wait for it.
+template <class Server>
+subroutine<term> call_monitored(Server server, monitor_ref mref, term request,
+                                std::chrono::milliseconds timeout) {
+  const call_alias alias(mref.id);
+  const term tag = alias_tag(mref);
+  send(server, term::tuple({term::atom("$gen_call"), term::tuple({to_term(self()), tag}),
+                            std::move(request)}));
+  co_return co_await await_gen_reply(tag, mref, timeout);
+}
+
 }  // namespace
 
 subroutine<term> gen_call(pid server, term request, std::chrono::milliseconds timeout) {
@@ -87,11 +99,7 @@ subroutine<term> gen_call(pid server, term request, std::chrono::milliseconds ti
     throw std::invalid_argument("coproc: gen_call is for processes on other nodes; use call<R>");
   }
   const monitor_ref mref = monitor(server);
-  const call_alias alias(mref.id);
-  const term tag = alias_tag(mref);
-  send(server, term::tuple({term::atom("$gen_call"), term::tuple({to_term(self()), tag}),
-                            std::move(request)}));
-  co_return co_await await_gen_reply(tag, mref, timeout);
+  co_return co_await call_monitored(server, mref, std::move(request), timeout);
 }
 
 void gen_reply(const std::tuple<pid, term>& from, term reply) {
@@ -109,11 +117,7 @@ void gen_reply(const std::tuple<pid, term>& from, term reply) {
 
 subroutine<term> gen_call(remote_name server, term request, std::chrono::milliseconds timeout) {
   const monitor_ref mref = detail::dist::monitor_name(server);
-  const call_alias alias(mref.id);
-  const term tag = alias_tag(mref);
-  send(server, term::tuple({term::atom("$gen_call"), term::tuple({to_term(self()), tag}),
-                            std::move(request)}));
-  co_return co_await await_gen_reply(tag, mref, timeout);
+  co_return co_await call_monitored(server, mref, std::move(request), timeout);
 }
 
 }  // namespace coproc

@@ -38,22 +38,20 @@ message_node* drop_alias(pcb* me, std::uint64_t ref) noexcept {
 }
 }  // namespace
 
-std::uint64_t begin_task() {
-  pcb* me = t_current;
-  if (me == nullptr) throw_outside_process("async()");
-  if (me->ext == nullptr) me->ext = new pcb_ext;
-  const std::uint64_t ref = t_loop->next_ref();
-  // No mark: the caller may receive other messages before it awaits the task, so no
-  // node of today's mailbox is sure to outlive the wait.
-  me->ext->aliases.push_back({ref, nullptr});
-  return ref;
-}
-
 void add_alias(std::uint64_t ref) {
   pcb* me = t_current;
-  if (me == nullptr) throw_outside_process("gen_call()");
+  if (me == nullptr) throw_outside_process("gen_call()");  // async() checks first
   if (me->ext == nullptr) me->ext = new pcb_ext;
+  // No mark: the caller may receive other messages before it awaits the reply, so no
+  // node of today's mailbox is sure to outlive the wait.
   me->ext->aliases.push_back({ref, nullptr});
+}
+
+std::uint64_t begin_task() {
+  if (t_current == nullptr) throw_outside_process("async()");
+  const std::uint64_t ref = t_loop->next_ref();
+  add_alias(ref);
+  return ref;
 }
 
 void forget_call(std::uint64_t ref) noexcept {
