@@ -117,13 +117,47 @@ class [[nodiscard]] connect_awaiter : public io_awaiter {
  private:
   int fd_;
 };
+struct stream_reader;
+// read_some / read_exact. Two ways, chosen per stream by its first read:
+// - one-shot: an operation of the backend per read (epoll, kernels before 6.0);
+// - multishot (io_uring on Linux 6.0+): the stream keeps one multishot receive armed on
+//   the core that reads it; the kernel fills the loop's provided buffers, whose bytes are
+//   copied at once into the stream's unread bytes (or straight into a waiting reader's
+//   buffer) and the buffers go back to the pool. A read that finds unread bytes completes
+//   without suspending. See stream_reader in lib/net/tcp.cpp.
 class [[nodiscard]] read_awaiter : public io_awaiter {
  public:
   read_awaiter(io_request* r, std::span<char> dst) noexcept : io_awaiter(r), dst_(dst) {}
+  read_awaiter(std::shared_ptr<stream_reader> reader, std::span<char> dst, bool exact,
+               std::chrono::nanoseconds timeout) noexcept;
+  read_awaiter(read_awaiter&& o) noexcept;
+  read_awaiter(const read_awaiter&) = delete;
+  read_awaiter& operator=(const read_awaiter&) = delete;
+  read_awaiter& operator=(read_awaiter&&) = delete;
+  ~read_awaiter();
+
+  bool await_ready();
+  bool await_suspend(std::coroutine_handle<> h);
   std::size_t await_resume();
 
  private:
+  friend struct stream_reader;
   std::span<char> dst_;
+  // --- multishot only; the wait fields are guarded by the reader's lock ---
+  std::shared_ptr<stream_reader> reader_;
+  std::chrono::nanoseconds timeout_{};
+  std::size_t need_ = 0;  // bytes that complete the read: 1, or all of dst_ (read_exact)
+  std::size_t got_ = 0;   // copied into dst_ so far
+  int error_ = 0;         // -errno once the read failed (-ETIMEDOUT: its timeout passed)
+  bool exact_ = false;    // read_exact: end of stream before need_ bytes is an error
+  bool eof_ = false;      // the stream ended before need_ bytes
+  bool waiting_ = false;  // registered as the reader's waiter
+  pcb* waiter_ = nullptr;
+  loop* waiter_loop_ = nullptr;
+  struct read_timer : timer_node {
+    read_awaiter* owner = nullptr;
+  };
+  read_timer timer_;
 };
 class [[nodiscard]] write_awaiter : public io_awaiter {
  public:

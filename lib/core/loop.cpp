@@ -174,6 +174,11 @@ void loop::handle(const envelope& e) {
     case envelope::inspect_process:
       inspect_process(e.ptr);
       break;
+    case envelope::task: {
+      auto* t = static_cast<core_task*>(e.ptr);
+      t->run(t);
+      break;
+    }
   }
 }
 
@@ -768,6 +773,11 @@ void loop::dispose(const envelope& e) noexcept {
     case envelope::inspect_process:
       delete static_cast<process_info_req*>(e.ptr);
       break;
+    case envelope::task: {
+      auto* t = static_cast<core_task*>(e.ptr);
+      t->drop(t);
+      break;
+    }
   }
 }
 

@@ -38,11 +38,19 @@ struct envelope {
     signal,           // ptr = signal_rec*: link, unlink, exit, monitor, demonitor
     inspect,          // ptr = inspect_req*: report the longest mailboxes of this core
     inspect_process,  // ptr = process_info_req*: describe one process of this core
+    task,             // ptr = core_task*: run on this core (a subsystem's hand-over)
   };
   kind_t kind;
   std::uint32_t index;
   std::uint64_t serial;
   void* ptr;
+};
+
+// Work one core hands to another (lib/net: a socket reader whose waiter is on the other
+// core). Owned by the envelope: run() or, if the runtime ends first, drop() frees it.
+struct core_task {
+  void (*run)(core_task* t) noexcept;
+  void (*drop)(core_task* t) noexcept;
 };
 
 struct inspect_req {

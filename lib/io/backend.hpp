@@ -58,12 +58,20 @@ enum class io_kind : std::uint8_t {
   send,              // fd, data, len (never raises SIGPIPE)
   recvmsg,           // fd, msg
   sendmsg,           // fd, msg (never raises SIGPIPE)
+  recv_multishot,    // fd: every chunk that arrives, each a result with io_more in a
+                     // provided buffer (io_buffer_flag), until end of stream (0), an
+                     // error, the buffers running out (-ENOBUFS) or a cancel. Only where
+                     // has_provided_buffers().
 };
 
 enum class io_state : std::uint8_t { pending, in_flight, cancelled, completed };
 
 // on_complete's flags: more results of this operation will follow (multishot accept).
 inline constexpr unsigned io_more = 1;
+// on_complete's flags: the result's bytes are in provided buffer (flags >> 16), which the
+// owner hands back with recycle_buffer once it has copied them.
+inline constexpr unsigned io_buffer_flag = 2;
+inline constexpr unsigned io_buffer_shift = 16;
 
 struct io_op {
   using callback = void (*)(io_op* op, int result, unsigned flags) noexcept;
@@ -132,6 +140,16 @@ class io_backend {
   virtual void wake() noexcept = 0;
   // Operations (and io_uring's side entries) whose final result is not reaped yet.
   [[nodiscard]] virtual std::size_t in_flight() const noexcept = 0;
+
+  // Provided buffers (io_uring on Linux 6.0+): one pool per loop that the kernel fills
+  // for recv_multishot, so a socket that waits for input holds no buffer. Made on the
+  // first call; false where the kernel has none (and on epoll).
+  [[nodiscard]] virtual bool has_provided_buffers() noexcept { return false; }
+  // The bytes of provided buffer `id` (from on_complete's flags), valid until recycled.
+  [[nodiscard]] virtual const char* provided_buffer(unsigned /*id*/) const noexcept {
+    return nullptr;
+  }
+  virtual void recycle_buffer(unsigned /*id*/) noexcept {}
 };
 
 // One core's backend of the given kind (io_uring or epoll). Throws std::system_error

@@ -227,6 +227,10 @@ class epoll_backend final : public io_backend {
           n = connect_step(op, first);
           if (n == -1 && errno == EISCONN) n = 0;
           break;
+        case io_kind::recv_multishot:  // needs provided buffers, which epoll has not
+          n = -1;
+          errno = EINVAL;
+          break;
       }
       if (n >= 0) {
         finish(op, static_cast<int>(n));

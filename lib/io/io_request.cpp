@@ -110,6 +110,7 @@ void io_request::submit() {
       break;
     case io_kind::accept_multishot:
     case io_kind::connect:
+    case io_kind::recv_multishot:
       break;
   }
   if (!home->io().submit(*this)) {

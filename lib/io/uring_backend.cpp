@@ -16,10 +16,13 @@
 #include <liburing.h>
 #include <poll.h>
 #include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <string>
 #include <system_error>
@@ -32,6 +35,9 @@ namespace {
 constexpr unsigned kEntries = 256;
 constexpr std::uint64_t kSideTag = 1;  // io_op is aligned: 1 and 2 are never one
 constexpr std::uint64_t kWakeTag = 2;
+constexpr unsigned kBuffers = 256;  // provided buffers per loop (a power of two)
+constexpr unsigned kBufferSize = 8 * 1024;
+constexpr unsigned short kBufferGroup = 0;
 
 class uring_backend final : public io_backend {
  public:
@@ -49,7 +55,8 @@ class uring_backend final : public io_backend {
   uring_backend(const uring_backend&) = delete;
   uring_backend& operator=(const uring_backend&) = delete;
   ~uring_backend() override {
-    io_uring_queue_exit(&ring_);
+    io_uring_queue_exit(&ring_);  // unregisters the buffer ring with the ring
+    if (buffer_ring_ != nullptr) ::munmap(buffer_ring_, buffer_bytes_);
     ::close(wake_fd_);
   }
 
@@ -79,6 +86,11 @@ class uring_backend final : public io_backend {
         break;
       case io_kind::sendmsg:
         io_uring_prep_sendmsg(sqe, op.fd, op.msg, MSG_NOSIGNAL);
+        break;
+      case io_kind::recv_multishot:
+        io_uring_prep_recv_multishot(sqe, op.fd, nullptr, 0, 0);
+        sqe->flags |= IOSQE_BUFFER_SELECT;
+        sqe->buf_group = kBufferGroup;
         break;
     }
     io_uring_sqe_set_data(sqe, &op);
@@ -115,6 +127,10 @@ class uring_backend final : public io_backend {
       const std::uint64_t tag = cqe->user_data;
       const int res = cqe->res;
       const bool more = (cqe->flags & IORING_CQE_F_MORE) != 0;
+      unsigned flags = more ? io_more : 0U;
+      if ((cqe->flags & IORING_CQE_F_BUFFER) != 0) {
+        flags |= io_buffer_flag | (cqe->flags >> IORING_CQE_BUFFER_SHIFT) << io_buffer_shift;
+      }
       io_uring_cqe_seen(&ring_, cqe);
       ++n;
       if (tag == kSideTag) {
@@ -128,7 +144,7 @@ class uring_backend final : public io_backend {
           op->state = io_state::completed;
           if (op->timer.armed()) disarm_timer(&op->timer);
         }
-        op->on_complete(op, res, more ? io_more : 0U);  // may free op
+        op->on_complete(op, res, flags);  // may free op
       }
     }
     return n > 0;
@@ -171,6 +187,19 @@ class uring_backend final : public io_backend {
     return failed_ ? 0 : in_flight_;  // a failed ring completes nothing more
   }
 
+  bool has_provided_buffers() noexcept override {
+    if (buffers_state_ == buffers::untried) buffers_state_ = setup_buffers();
+    return buffers_state_ == buffers::ready;
+  }
+  [[nodiscard]] const char* provided_buffer(unsigned id) const noexcept override {
+    return buffer_memory_ + std::size_t{id} * kBufferSize;
+  }
+  void recycle_buffer(unsigned id) noexcept override {
+    io_uring_buf_ring_add(buffer_ring_, buffer_memory_ + std::size_t{id} * kBufferSize, kBufferSize,
+                          static_cast<unsigned short>(id), io_uring_buf_ring_mask(kBuffers), 0);
+    io_uring_buf_ring_advance(buffer_ring_, 1);
+  }
+
  private:
   // COOP_TASKRUN: the kernel runs a completion's task work when this thread next enters
   // it, instead of interrupting it with an IPI. A loop that spins on the completion
@@ -182,6 +211,43 @@ class uring_backend final : public io_backend {
                                        IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG);
     if (rc != -EINVAL) return rc;
     return io_uring_queue_init(kEntries, &ring_, 0);
+  }
+
+  // The provided-buffer ring: kBuffers buffers of kBufferSize bytes (2 MiB per loop),
+  // registered as group kBufferGroup. Multishot recv needs Linux 6.0 (buffer rings came in
+  // 5.19); an older kernel, or a refused registration, leaves one-shot receives.
+  enum class buffers : std::uint8_t { untried, ready, unavailable };
+  buffers setup_buffers() noexcept {
+    utsname u{};
+    int major = 0;
+    if (failed_ || ::uname(&u) != 0 || std::sscanf(u.release, "%d", &major) != 1 || major < 6) {
+      return buffers::unavailable;
+    }
+    const std::size_t ring_bytes = kBuffers * sizeof(io_uring_buf);
+    const std::size_t total = ring_bytes + kBuffers * kBufferSize;
+    void* mem = ::mmap(nullptr, total, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (mem == MAP_FAILED) return buffers::unavailable;
+    buffer_ring_ = static_cast<io_uring_buf_ring*>(mem);
+    buffer_memory_ = static_cast<char*>(mem) + ring_bytes;
+    buffer_bytes_ = total;
+    io_uring_buf_reg reg{};
+    reg.ring_addr = reinterpret_cast<std::uintptr_t>(mem);
+    reg.ring_entries = kBuffers;
+    reg.bgid = kBufferGroup;
+    if (io_uring_register_buf_ring(&ring_, &reg, 0) != 0) {
+      ::munmap(mem, total);
+      buffer_ring_ = nullptr;
+      buffer_memory_ = nullptr;
+      return buffers::unavailable;
+    }
+    io_uring_buf_ring_init(buffer_ring_);
+    for (unsigned id = 0; id < kBuffers; ++id) {
+      io_uring_buf_ring_add(buffer_ring_, buffer_memory_ + std::size_t{id} * kBufferSize,
+                            kBufferSize, static_cast<unsigned short>(id),
+                            io_uring_buf_ring_mask(kBuffers), static_cast<int>(id));
+    }
+    io_uring_buf_ring_advance(buffer_ring_, kBuffers);
+    return buffers::ready;
   }
 
   io_uring_sqe* get_sqe() noexcept {
@@ -233,6 +299,10 @@ class uring_backend final : public io_backend {
   bool wake_armed_ = false;
   bool failed_ = false;
   std::size_t in_flight_ = 0;
+  buffers buffers_state_ = buffers::untried;
+  io_uring_buf_ring* buffer_ring_ = nullptr;  // shared with the kernel: the free buffers
+  char* buffer_memory_ = nullptr;             // kBuffers * kBufferSize bytes
+  std::size_t buffer_bytes_ = 0;              // the mapping: ring, then buffers
   fatal_handler on_fatal_;
 };
 

@@ -44,6 +44,10 @@ struct socket_core {
   // taking the lock (relaxed: a stale non-zero only costs the lock).
   std::atomic<unsigned> accept_failures{0};
   std::int64_t accept_failing_since = 0;
+  // The multishot receive, made by the first read where the core has provided buffers;
+  // from then on every read of this stream goes through it (so bytes stay in order).
+  // Made, read and dropped only by the process that owns the stream.
+  std::shared_ptr<stream_reader> reader;
 
   explicit socket_core(int f) : fd(f), id{next_id()} {}
   socket_core(const socket_core&) = delete;
@@ -217,6 +221,301 @@ std::shared_ptr<socket_core> open_socket(int family) {
 }
 
 }  // namespace
+
+// A stream's multishot receive (io_uring, Linux 6.0+), armed on the core that reads it.
+// The kernel fills the loop's provided buffers; each chunk is copied at once into the
+// waiting reader's buffer or into `unread`, and the buffer goes back to the pool, so no
+// buffer waits on a socket and a read that dies leaves none behind.
+//
+// State, all under mu:
+//   armed, home - the multishot is in flight on home's ring (only home's thread submits
+//                 or cancels it). While armed it owns itself (self_while_armed) and the
+//                 socket (sock_while_armed), so the descriptor stays open under it.
+//   stopping    - a cancel is asked for or on its way: unread bytes over kUnreadLimit
+//                 with nobody reading (flow control: the peer's window fills), or a reader
+//                 on another core, which re-arms there once this one has ended.
+//   unread      - bytes received and not yet read, from unread_at on.
+//   end         - 0; 1 once the peer ended the stream; -errno once it failed. Sticky, and
+//                 reported only after the unread bytes.
+//   waiter      - the read suspended on this stream (it runs on waiter->waiter_loop_);
+//                 wait_seq tells a hand-over that arrives after it left to do nothing.
+// Invariant: while a waiter waits, unread is empty, or unread bytes are on their way to
+// its core (a hand-over task); a waiter is completed (made runnable) only on its own core.
+struct stream_reader final : io_op, std::enable_shared_from_this<stream_reader> {
+  static constexpr std::size_t kUnreadLimit = std::size_t{256} * 1024;
+
+  std::mutex mu;
+  std::weak_ptr<socket_core> sock;
+  std::shared_ptr<socket_core> sock_while_armed;
+  std::shared_ptr<stream_reader> self_while_armed;
+  loop* home = nullptr;
+  bool armed = false;
+  bool stopping = false;
+  int end = 0;
+  std::string unread;
+  std::size_t unread_at = 0;
+  read_awaiter* waiter = nullptr;
+  std::uint64_t wait_seq = 0;
+
+  explicit stream_reader(const std::shared_ptr<socket_core>& s)
+      : io_op(io_kind::recv_multishot, s->fd, &on_recv), sock(s) {
+    file_id = s->id.value;
+  }
+
+  [[nodiscard]] std::size_t unread_size() const noexcept { return unread.size() - unread_at; }
+
+  // Moves unread bytes, then `fresh` (just received, not yet in unread), into w's
+  // buffer; what does not fit is kept in unread. True when w is complete: it has its
+  // bytes, or the stream's end (or error) comes before them.
+  bool fill(read_awaiter& w, std::string_view fresh) noexcept {
+    const auto copy = [&w](std::string_view from) {
+      const std::size_t n = std::min(from.size(), w.dst_.size() - w.got_);
+      if (n > 0) std::memcpy(w.dst_.data() + w.got_, from.data(), n);
+      w.got_ += n;
+      return n;
+    };
+    if (unread_size() > 0) {
+      unread_at += copy(std::string_view(unread).substr(unread_at));
+      if (unread_at == unread.size()) {
+        unread.clear();
+        unread_at = 0;
+      }
+    }
+    if (!fresh.empty()) {
+      const std::size_t taken = unread_size() == 0 ? copy(fresh) : 0;
+      keep(fresh.substr(taken));
+    }
+    if (w.got_ >= w.need_) return true;
+    if (end == 0 || unread_size() > 0) return false;
+    if (end < 0) {
+      w.error_ = end;
+    } else {
+      w.eof_ = true;
+    }
+    return true;
+  }
+
+  void keep(std::string_view bytes) noexcept {
+    if (bytes.empty()) return;
+    try {
+      if (unread_at > 0 && unread_at >= unread.size() / 2) {
+        unread.erase(0, unread_at);
+        unread_at = 0;
+      }
+      unread.append(bytes);
+    } catch (...) {
+      end = -ENOMEM;  // out of memory for unread bytes: the stream fails, loudly
+    }
+  }
+
+  // On the waiter's core: completes w if it can, else makes sure a multishot will feed it
+  // (arms one here, or asks the core that has one to stop it).
+  void settle(read_awaiter& w, std::string_view fresh) noexcept {
+    if (fill(w, fresh)) {
+      complete(w);
+      return;
+    }
+    if (!keep_feeding(w)) complete(w);
+  }
+
+  void complete(read_awaiter& w) noexcept {
+    waiter = nullptr;
+    w.waiting_ = false;
+    if (w.timer_.armed()) disarm_timer(&w.timer_);
+    w.waiter_loop_->make_runnable(w.waiter_);
+  }
+
+  // On w's core, with w not complete: false (w.error_ set) if no multishot can be armed.
+  bool keep_feeding(read_awaiter& w) noexcept {
+    loop* here = w.waiter_loop_;
+    if (armed) {
+      if (home != here && !stopping) {
+        stopping = true;  // the other core ends it, and the waiter's core re-arms here
+        hand_over(home, hand_over_task::stop);
+      }
+      return true;
+    }
+    std::shared_ptr<socket_core> s = sock.lock();
+    if (!s || !here->io().has_provided_buffers()) {
+      w.error_ = s ? -ENOBUFS : -EBADF;
+      return false;
+    }
+    if (!here->io().submit(*this)) {
+      w.error_ = -EBUSY;
+      return false;
+    }
+    armed = true;
+    home = here;
+    sock_while_armed = std::move(s);
+    self_while_armed = shared_from_this();
+    return true;
+  }
+
+  struct hand_over_task : core_task {
+    enum what_t : std::uint8_t { settle, stop };
+    std::shared_ptr<stream_reader> reader;
+    std::uint64_t seq = 0;
+    what_t what = settle;
+  };
+
+  // Under mu, on a loop thread: asks `to` to settle the waiter, or to stop the multishot.
+  void hand_over(loop* to, hand_over_task::what_t what) noexcept {
+    try {
+      auto* t = new hand_over_task;
+      t->run = &run_hand_over;
+      t->drop = [](core_task* c) noexcept { delete static_cast<hand_over_task*>(c); };
+      t->reader = shared_from_this();
+      t->seq = wait_seq;
+      t->what = what;
+      try {
+        t_loop->send_remote(to->index(), envelope{envelope::task, 0, 0, t});
+      } catch (...) {
+        delete t;
+        throw;
+      }
+    } catch (...) {
+      // Out of memory: the waiter is left to its timeout, or to the next chunk.
+    }
+  }
+
+  static void run_hand_over(core_task* c) noexcept {
+    std::unique_ptr<hand_over_task> t(static_cast<hand_over_task*>(c));
+    stream_reader& r = *t->reader;
+    std::lock_guard lock(r.mu);
+    if (t->what == hand_over_task::stop) {
+      if (r.armed && r.home == t_loop) t_loop->io().cancel(r);
+      return;
+    }
+    read_awaiter* w = r.waiter;
+    if (w != nullptr && r.wait_seq == t->seq && w->waiter_loop_ == t_loop) r.settle(*w, {});
+  }
+
+  // A result of the multishot, on home's thread.
+  static void on_recv(io_op* op, int res, unsigned flags) noexcept {
+    auto* self = static_cast<stream_reader*>(op);
+    std::shared_ptr<stream_reader> last_ref;  // dropped after the lock
+    std::shared_ptr<socket_core> last_sock;
+    {
+      std::lock_guard lock(self->mu);
+      io_backend& io = t_loop->io();
+      std::string_view fresh;
+      const bool has_buffer = (flags & io_buffer_flag) != 0;
+      const unsigned id = flags >> io_buffer_shift;
+      if (has_buffer && res > 0) fresh = {io.provided_buffer(id), static_cast<std::size_t>(res)};
+      if ((flags & io_more) == 0) {
+        self->armed = false;
+        self->stopping = false;
+        if (res == 0) {
+          self->end = 1;
+        } else if (res < 0 && res != -ECANCELED && res != -ENOBUFS) {
+          self->end = res;
+        }
+        last_ref = std::move(self->self_while_armed);
+        last_sock = std::move(self->sock_while_armed);
+      }
+      read_awaiter* w = self->waiter;
+      if (w != nullptr && w->waiter_loop_ == t_loop) {
+        self->settle(*w, fresh);
+      } else {
+        self->keep(fresh);
+        if (w != nullptr) self->hand_over(w->waiter_loop_, hand_over_task::settle);
+      }
+      if (has_buffer) io.recycle_buffer(id);
+      if (self->armed && !self->stopping && self->unread_size() > kUnreadLimit) {
+        self->stopping = true;  // nobody reads: let the peer's window fill instead
+        io.cancel(*self);
+      }
+    }
+  }
+
+  // The stream closes (its owner's thread): ends the multishot. On its own core the
+  // cancel and the multishot itself are handed to the kernel at once, which then holds
+  // the file for them, so the descriptor closes now, as a close without a reader would
+  // (its number is free for the next accept). From another core the socket is shut down
+  // instead, and the final result lets go of the descriptor.
+  void stop_for_close() noexcept {
+    std::shared_ptr<socket_core> last_sock;  // closes the descriptor after the lock
+    std::lock_guard lock(mu);
+    if (!armed) return;
+    if (home == t_loop) {
+      stopping = true;
+      t_loop->io().cancel(*this);
+      t_loop->io().flush();
+      last_sock = std::move(sock_while_armed);
+    } else {
+      ::shutdown(fd, SHUT_RDWR);
+    }
+  }
+};
+
+read_awaiter::read_awaiter(std::shared_ptr<stream_reader> reader, std::span<char> dst, bool exact,
+                           std::chrono::nanoseconds timeout) noexcept
+    : io_awaiter(nullptr),
+      dst_(dst),
+      reader_(std::move(reader)),
+      timeout_(timeout),
+      need_(exact ? dst.size() : std::min<std::size_t>(1, dst.size())),
+      exact_(exact) {}
+
+read_awaiter::read_awaiter(read_awaiter&& o) noexcept
+    : io_awaiter(std::move(o)),
+      dst_(o.dst_),
+      reader_(std::move(o.reader_)),
+      timeout_(o.timeout_),
+      need_(o.need_),
+      exact_(o.exact_) {}  // only moved before it is awaited
+
+read_awaiter::~read_awaiter() {
+  if (!reader_ || !waiting_) return;
+  // The process died waiting (its frame goes on its own core): stop waiting. Bytes on
+  // their way stay in the reader's unread bytes.
+  std::lock_guard lock(reader_->mu);
+  if (reader_->waiter == this) reader_->waiter = nullptr;
+  waiting_ = false;
+  if (timer_.armed()) disarm_timer(&timer_);
+}
+
+bool read_awaiter::await_ready() {
+  if (!reader_) return false;
+  if (t_current == nullptr || t_loop == nullptr) throw_outside_process("a socket operation");
+  std::lock_guard lock(reader_->mu);
+  if (reader_->waiter != nullptr) {
+    throw std::system_error(EBUSY, std::system_category(),
+                            "coproc: another read is waiting on this stream");
+  }
+  return reader_->fill(*this, {});
+}
+
+bool read_awaiter::await_suspend(std::coroutine_handle<> h) {
+  if (!reader_) {
+    io_awaiter::await_suspend(h);
+    return true;
+  }
+  std::lock_guard lock(reader_->mu);
+  if (reader_->fill(*this, {})) return false;  // bytes came from another core meanwhile
+  waiter_ = t_current;
+  waiter_loop_ = t_loop;
+  if (!reader_->keep_feeding(*this)) return false;
+  reader_->waiter = this;
+  ++reader_->wait_seq;
+  waiting_ = true;
+  if (timeout_ != std::chrono::nanoseconds::max()) {
+    timer_.owner = this;
+    timer_.fire = [](timer_node* t) noexcept {
+      read_awaiter* self = static_cast<read_timer*>(t)->owner;
+      std::lock_guard lock(self->reader_->mu);
+      if (!self->waiting_) return;
+      self->reader_->waiter = nullptr;
+      self->waiting_ = false;
+      self->error_ = -ETIMEDOUT;
+      self->waiter_loop_->make_runnable(self->waiter_);
+    };
+    arm_timer(&timer_, deadline_after(now_ns(), std::max<std::int64_t>(0, timeout_.count())));
+  }
+  waiter_->resume_point = h;
+  waiter_->state = proc_state::waiting;
+  return true;
+}
 
 // The listener's armed multishot accept on one core. While armed it owns itself (and so
 // the socket): the final completion (the listener was shut down, or the kernel ended
@@ -466,6 +765,18 @@ tcp_stream connect_awaiter::await_resume() {
 }
 
 std::size_t read_awaiter::await_resume() {
+  if (reader_) {
+    if (error_ == -ETIMEDOUT) {
+      throw std::system_error(std::make_error_code(std::errc::timed_out),
+                              "coproc: socket operation timed out");
+    }
+    if (error_ < 0) {
+      throw std::system_error(-error_, std::system_category(), "coproc: socket operation failed");
+    }
+    if (eof_ && exact_)
+      throw std::system_error(make_error_code(io_errc::eof), "coproc: read_exact");
+    return got_;
+  }
   const int n = finish();
   const std::size_t moved = req_->exact ? req_->got : static_cast<std::size_t>(n);
   if (req_->exact && moved < req_->want) {
@@ -510,11 +821,25 @@ detail::io_request* make_io(detail::io_kind kind, const detail::socket_core* soc
 }
 }  // namespace
 
+namespace {
+// The stream's multishot reader, made on its first read where the core has provided
+// buffers; null where reads are one-shot operations.
+detail::stream_reader* reader_for(const std::shared_ptr<detail::socket_core>& core) {
+  if (!core) throw std::system_error(EBADF, std::system_category(), "coproc: closed socket");
+  if (!core->reader && detail::t_loop != nullptr && detail::t_loop->io().has_provided_buffers()) {
+    core->reader = std::make_shared<detail::stream_reader>(core);
+  }
+  return core->reader.get();
+}
+}  // namespace
+
 detail::read_awaiter tcp_stream::read_some(std::span<char> buf, std::chrono::nanoseconds timeout) {
+  if (reader_for(core_) != nullptr) return {core_->reader, buf, false, timeout};
   return {make_io(detail::io_kind::recv, core_.get(), buf.size(), false, timeout), buf};
 }
 
 detail::read_awaiter tcp_stream::read_exact(std::span<char> buf, std::chrono::nanoseconds timeout) {
+  if (reader_for(core_) != nullptr) return {core_->reader, buf, true, timeout};
   return {make_io(detail::io_kind::recv, core_.get(), buf.size(), true, timeout), buf};
 }
 
@@ -537,6 +862,7 @@ void tcp_stream::close() noexcept {
     // Wake an active read in flight; it then drops its reference and the fd closes.
     if (core_->reading) ::shutdown(core_->fd, SHUT_RDWR);
   }
+  if (core_->reader) core_->reader->stop_for_close();
   core_.reset();
 }
 
