@@ -277,7 +277,7 @@ TEST(TcpRead, APeerSendingToAReaderThatDoesNotReadIsHeldBackAndLosesNothing) {
         }
         sent_when_stalled = sent.load();
         received = 1;
-        std::vector<char> buf(64 * 1024);
+        std::vector<char> buf(std::size_t{64} * 1024);
         while (received < kBytes) {
           const std::size_t n = co_await s.read_some(buf, 30s);
           if (n == 0) break;

@@ -350,6 +350,10 @@ void loop::send_remote(unsigned core, envelope e) {
   push_envelope(core, e);
 }
 
+void loop::send_task(unsigned core, core_task* t) {
+  send_remote(core, envelope{envelope::task, 0, 0, t});
+}
+
 void loop::push_chain(unsigned core) noexcept {
   message_chain& c = chains_[core];
   const envelope e{envelope::deliver, c.index, c.serial, c.head};

@@ -85,6 +85,9 @@ class loop {
   // one process are chained into one envelope while the running process keeps sending
   // to it (see flush_chains()).
   void send_remote(unsigned core, envelope e);
+  // Hands t to `core`, which runs it (owner thread). The envelope owns t once this
+  // returns; if it throws (out of memory), t is still the caller's.
+  void send_task(unsigned core, core_task* t);
   void make_runnable(pcb* p) noexcept;       // at the back of the run queue
   void make_runnable_soon(pcb* p) noexcept;  // at the front, while this turn's budget lasts
   void adopt(pcb* p) noexcept;               // a new process placed on this core

@@ -224,7 +224,7 @@ class uring_backend final : public io_backend {
       return buffers::unavailable;
     }
     const std::size_t ring_bytes = kBuffers * sizeof(io_uring_buf);
-    const std::size_t total = ring_bytes + kBuffers * kBufferSize;
+    const std::size_t total = ring_bytes + std::size_t{kBuffers} * kBufferSize;
     void* mem = ::mmap(nullptr, total, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (mem == MAP_FAILED) return buffers::unavailable;
     buffer_ring_ = static_cast<io_uring_buf_ring*>(mem);

@@ -361,18 +361,14 @@ struct stream_reader final : io_op, std::enable_shared_from_this<stream_reader> 
   // Under mu, on a loop thread: asks `to` to settle the waiter, or to stop the multishot.
   void hand_over(loop* to, hand_over_task::what_t what) noexcept {
     try {
-      auto* t = new hand_over_task;
+      auto t = std::make_unique<hand_over_task>();
       t->run = &run_hand_over;
       t->drop = [](core_task* c) noexcept { delete static_cast<hand_over_task*>(c); };
       t->reader = shared_from_this();
       t->seq = wait_seq;
       t->what = what;
-      try {
-        t_loop->send_remote(to->index(), envelope{envelope::task, 0, 0, t});
-      } catch (...) {
-        delete t;
-        throw;
-      }
+      t_loop->send_task(to->index(), t.get());
+      static_cast<void>(t.release());  // the envelope owns it: run or drop frees it
     } catch (...) {
       // Out of memory: the waiter is left to its timeout, or to the next chunk.
     }
