@@ -42,6 +42,7 @@
 #include <cstddef>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -159,7 +160,9 @@ process serve_http(tcp_stream s, Handler handler, http_server_options opts) {
   char chunk[16 * 1024];
   bool linger = false;  // close with a lingering close (the client may still send)
   try {
-    auto started = std::chrono::steady_clock::now();
+    // When the request now being read was first seen incomplete (for request_timeout).
+    // Read lazily: a request that arrives whole in one read costs no clock read.
+    std::optional<std::chrono::steady_clock::time_point> started;
     bool continue_sent = false;
     for (;;) {
       http_parse_result r = parser.parse(buf);
@@ -174,9 +177,10 @@ process serve_http(tcp_stream s, Handler handler, http_server_options opts) {
           co_await s.write_all(go_on, opts.write_timeout);
         }
         const bool idle = buf.empty();
+        if (!idle && !started) started = std::chrono::steady_clock::now();
         const auto limit =
             idle ? std::chrono::nanoseconds(opts.idle_timeout)
-                 : opts.request_timeout - (std::chrono::steady_clock::now() - started);
+                 : opts.request_timeout - (std::chrono::steady_clock::now() - *started);
         if (limit <= std::chrono::nanoseconds::zero()) {
           detail::append_http_error(out, 408);
           linger = true;
@@ -195,7 +199,6 @@ process serve_http(tcp_stream s, Handler handler, http_server_options opts) {
         if (timed_out) continue;
         if (idle && opts.drain) opts.drain->leave_idle(counted.conn);
         if (n == 0) break;  // the client is done sending: nothing to linger for
-        if (idle) started = std::chrono::steady_clock::now();
         buf.append(chunk, n);
         continue;
       }
@@ -206,7 +209,7 @@ process serve_http(tcp_stream s, Handler handler, http_server_options opts) {
       }
       buf.erase(0, r.consumed);
       continue_sent = false;
-      started = std::chrono::steady_clock::now();
+      started.reset();
       http_response answer;
       bool failed = false;
       try {

@@ -506,7 +506,12 @@ bool read_awaiter::await_suspend(std::coroutine_handle<> h) {
       self->error_ = -ETIMEDOUT;
       self->waiter_loop_->make_runnable(self->waiter_);
     };
-    arm_timer(&timer_, deadline_after(now_ns(), std::max<std::int64_t>(0, timeout_.count())));
+    // From the core's next clock read (never earlier than now): no clock read per read.
+    if (timeout_.count() > 0) {
+      arm_timer_after(&timer_, timeout_.count());
+    } else {
+      arm_timer(&timer_, now_ns());
+    }
   }
   waiter_->resume_point = h;
   waiter_->state = proc_state::waiting;
