@@ -803,6 +803,90 @@ TEST_F(Dist, TicksKeepAnIdleConnectionAndASilentPeerIsDeclaredDown) {
   });
 }
 
+TEST_F(Dist, ASenderFasterThanAFrozenPeerIsHeldBackAndNothingIsLost) {
+  // 100 MiB in 64 KiB messages to a peer that stops reading for 1.5 s (well within the
+  // 4 s net_ticktime). Without a bound every message would pile up in the connection's
+  // mailbox at once; with dist_buf_busy_limit (1 MiB) the sender is parked at its next
+  // yield until the writer drains, so only the limit, one write batch and the socket
+  // buffers are in flight. Then the peer resumes and gets all of it, in order.
+  constexpr int kMessages = 1'600;
+  constexpr std::size_t kBytes = std::size_t{64} << 10;
+  cluster::child hog = cluster::erlang_probe("hog");
+  std::atomic<int> sent{0};
+  int sent_while_frozen = -1;
+  int in_order = -1;
+  run(
+      [&]() -> process {
+        co_await start_node("t_busy");
+        const pid probe = co_await await_probe("hog@127.0.0.1");
+        CO_ASSERT(probe);
+        send(probe, self(), atom<"sink">{}, kMessages);
+        co_await sleep_for(100ms);  // the sink is receiving
+        hog.signal(SIGSTOP);
+        const pid sender = spawn_on(
+            1,
+            [](pid probe, std::atomic<int>* sent, int n, std::size_t size) -> process {
+              const std::string bytes(size, 'x');
+              for (int i = 1; i <= n; ++i) {
+                send(probe, atom<"seq">{}, i, bytes);
+                sent->fetch_add(1);
+                co_await yield();
+              }
+            },
+            probe, &sent, kMessages, kBytes);
+        co_await sleep_for(1500ms);
+        sent_while_frozen = sent.load();
+        hog.signal(SIGCONT);
+        in_order = co_await receive([](atom<"sink_done">, int n) { return n; },
+                                    after(60s, [] { return -2; }));
+        EXPECT_FALSE(alive(sender));
+      },
+      two_cores());
+  // 100 MiB were offered; the socket buffers take some MiB, the bound the rest.
+  EXPECT_LT(static_cast<std::size_t>(sent_while_frozen) * kBytes, std::size_t{40} << 20)
+      << sent_while_frozen << " messages queued while the peer was frozen";
+  EXPECT_GT(sent_while_frozen, 0);
+  EXPECT_EQ(in_order, kMessages);
+}
+
+TEST_F(Dist, ASenderHeldBackByAFrozenPeerCanStillBeKilled) {
+  cluster::child hog = cluster::erlang_probe("hog2");
+  std::atomic<int> sent{0};
+  bool stalled = false;
+  bool died = false;
+  run(
+      [&]() -> process {
+        co_await start_node("t_busy_kill");
+        const pid probe = co_await await_probe("hog2@127.0.0.1");
+        CO_ASSERT(probe);
+        hog.signal(SIGSTOP);
+        const pid sender = spawn_on(
+            1,
+            [](pid probe, std::atomic<int>* sent) -> process {
+              const std::string bytes(std::size_t{64} << 10, 'x');
+              for (int i = 1;; ++i) {
+                send(probe, atom<"seq">{}, i, bytes);
+                sent->fetch_add(1);
+                co_await yield();
+              }
+            },
+            probe, &sent);
+        co_await sleep_for(600ms);
+        const int before = sent.load();
+        co_await sleep_for(300ms);
+        stalled = sent.load() == before;  // parked: it does not run at all
+        const monitor_ref ref = monitor(sender);
+        exit(sender, exit_reason::kill());
+        died = co_await receive(
+            [&](atom<"DOWN">, monitor_ref r, const pid&, const exit_reason&) { return r == ref; },
+            after(2s, [] { return false; }));
+        hog.signal(SIGCONT);
+      },
+      two_cores());
+  EXPECT_TRUE(stalled) << sent.load() << " messages: the sender was never held back";
+  EXPECT_TRUE(died);
+}
+
 TEST_F(Dist, AWrongCookieIsRejectedBothWays) {
   ASSERT_TRUE(epmd_->wait_registered("probe", 20s));
   std::mutex mu;

@@ -89,6 +89,14 @@ struct options {
   std::uint16_t epmd_port = 0;            // 0: $ERL_EPMD_PORT, else 4369
   std::chrono::milliseconds setup_timeout{7000};  // connect + handshake (net_setuptime)
   std::size_t max_frame = std::size_t{64} << 20;  // bytes; a larger frame closes the connection
+  // Bytes queued towards one peer past which a sending process is held back (Erlang's
+  // dist_buf_busy_limit, 1 MiB): it finishes what it is doing, and at its next
+  // suspension (a receive, a sleep, I/O, yield) it waits until the connection's writer
+  // has taken the queue down to half. A peer that stops reading then costs about this
+  // much memory (plus one write batch of at most 1 MiB and the socket buffers), not
+  // everything the senders produce. Links, monitors and exit signals are counted, but
+  // only processes are held back (never a foreign thread).
+  std::size_t dist_buf_busy_limit = std::size_t{1} << 20;
   unsigned core = 0;  // core of the acceptor and the epmd link (connections spread over all)
 };
 

@@ -233,6 +233,10 @@ void loop::deliver(pcb* p, message_node* n) noexcept {
 }
 
 void loop::make_runnable(pcb* p) noexcept {
+  if (p->parked) [[unlikely]] {
+    p->woken_while_parked = true;
+    return;
+  }
   p->state = proc_state::runnable;
   p->next_runnable = nullptr;
   p->prev_runnable = rq_tail_;
@@ -283,7 +287,7 @@ void loop::adopt(pcb* p) noexcept {
 }
 
 void loop::make_runnable_soon(pcb* p) noexcept {
-  if (front_budget_ == 0) {
+  if (front_budget_ == 0 || p->parked) {
     make_runnable(p);
     return;
   }
@@ -348,6 +352,47 @@ void loop::send_remote(unsigned core, envelope e) {
   // Anything else goes after the messages sent before it: per-pair order.
   if (chains_[core].head != nullptr) push_chain(core);
   push_envelope(core, e);
+}
+
+void loop::unpark(const pid& target) noexcept {
+  pcb* p = live_process(target.index, target.serial);
+  if (p == nullptr || !p->parked) return;
+  p->parked = false;
+  if (std::exchange(p->woken_while_parked, false)) make_runnable(p);
+}
+
+namespace {
+struct unpark_task : core_task {
+  pid target;
+};
+void run_unpark(core_task* c) noexcept {
+  std::unique_ptr<unpark_task> t(static_cast<unpark_task*>(c));
+  t_loop->unpark(t->target);
+}
+}  // namespace
+
+void unpark_process(const pid& target) noexcept {
+  runtime_impl* rt = current_runtime();
+  if (rt == nullptr || target.node != 0 || target.core >= rt->cores()) return;
+  loop& home = rt->at(target.core);
+  if (t_loop == &home) {
+    home.unpark(target);
+    return;
+  }
+  try {
+    auto t = std::make_unique<unpark_task>();
+    t->run = &run_unpark;
+    t->drop = [](core_task* c) noexcept { delete static_cast<unpark_task*>(c); };
+    t->target = target;
+    if (t_loop != nullptr && &t_loop->rt() == rt) {
+      t_loop->send_task(target.core, t.get());
+    } else {
+      home.post_foreign(envelope{envelope::task, 0, 0, t.get()});
+    }
+    static_cast<void>(t.release());  // the envelope owns it: run or drop frees it
+  } catch (...) {
+    // Out of memory: it stays parked until its connection's next drain or its end.
+  }
 }
 
 void loop::send_task(unsigned core, core_task* t) {

@@ -46,6 +46,10 @@ struct envelope {
   void* ptr;
 };
 
+// Any thread: lets the process p, parked with loop::park, run again (on its own core,
+// through a core_task when called from elsewhere). Nothing if it is gone or not parked.
+void unpark_process(const pid& p) noexcept;
+
 // Work one core hands to another (lib/net: a socket reader whose waiter is on the other
 // core). Owned by the envelope: run() or, if the runtime ends first, drop() frees it.
 struct core_task {
@@ -88,9 +92,13 @@ class loop {
   // Hands t to `core`, which runs it (owner thread). The envelope owns t once this
   // returns; if it throws (out of memory), t is still the caller's.
   void send_task(unsigned core, core_task* t);
-  void make_runnable(pcb* p) noexcept;       // at the back of the run queue
+  void make_runnable(pcb* p) noexcept;       // at the back of the run queue (unless parked)
   void make_runnable_soon(pcb* p) noexcept;  // at the front, while this turn's budget lasts
   void adopt(pcb* p) noexcept;               // a new process placed on this core
+  // Parking (see pcb::parked): p runs on until it suspends, then stays off the run
+  // queue until unpark(p). Owner thread; from elsewhere use unpark_process.
+  static void park(pcb* p) noexcept { p->parked = true; }
+  void unpark(const pid& p) noexcept;  // if it is still alive
   unsigned pick_spawn_core() noexcept;
   // Signals (lib/otp/signals.cpp). handle_signal takes ownership of s.
   void handle_signal(std::uint32_t index, std::uint64_t serial, signal_rec* s) noexcept;

@@ -818,7 +818,7 @@ process incoming_connection(node_state* st, tcp_stream s) {
       if (c->peer == st->name) {
         status = "not_allowed";
       } else if (it == st->conns.end()) {
-        st->conns.emplace(c->peer, node_state::conn_entry{self(), false});
+        st->conns.emplace(c->peer, node_state::conn_entry{self(), false, new_budget(*st)});
         conns_changed();
         registered = true;
         status = "ok";
@@ -848,9 +848,9 @@ process incoming_connection(node_state* st, tcp_stream s) {
         std::lock_guard lock(g_mu);
         auto it = st->conns.find(c->peer);
         if (it == st->conns.end()) {
-          st->conns.emplace(c->peer, node_state::conn_entry{self(), false});
+          st->conns.emplace(c->peer, node_state::conn_entry{self(), false, new_budget(*st)});
         } else {
-          it->second = {self(), false};
+          it->second = {self(), false, new_budget(*st)};
         }
         conns_changed();
         registered = true;

@@ -38,6 +38,65 @@ struct signal_rec;
 
 namespace coproc::detail::dist {
 
+// The bytes queued towards one peer and not yet taken by its writer, and the senders
+// held back meanwhile: Erlang's dist_buf_busy_limit. A sender that queues past `limit`
+// is parked (lib/core: it runs on until it next suspends, then waits) until the writer
+// has taken the queue down to half the limit, so a peer that stops reading cannot make
+// the writer's mailbox grow without bound. One per connection entry; its tickets ride
+// in the items, so whatever ends an item (written, failed, dropped with a dead writer's
+// mailbox) gives its bytes back.
+//
+// Parking races with draining; both sides are seq_cst (a Dekker pair: the sender
+// publishes `any_parked` then reads `queued`, the writer lowers `queued` then reads
+// `any_parked`), so either the sender sees the drain and does not park, or the writer
+// sees the sender and unparks it.
+struct out_budget {
+  explicit out_budget(std::size_t l) noexcept : limit(l) {}
+  const std::size_t limit;
+  std::atomic<std::size_t> queued{0};
+  std::atomic<bool> any_parked{false};
+  std::mutex mu;            // parked
+  std::vector<pid> parked;  // senders waiting for the queue to drain
+
+  // After the calling process queued past the limit: parks it, unless the queue has
+  // drained meanwhile. Not a process (a foreign thread, a timer), or `writer`: nothing.
+  void hold_back_sender(const pid& writer) noexcept;
+  // The writer (or whoever ends an item) gives `bytes` back; below half the limit, the
+  // parked senders go on.
+  void give_back(std::size_t bytes) noexcept;
+};
+
+// A claim on an out_budget for one item's bytes; returned when the item ends.
+class budget_ticket {
+ public:
+  budget_ticket() = default;
+  budget_ticket(std::shared_ptr<out_budget> b, std::size_t bytes) noexcept
+      : budget_(std::move(b)), bytes_(bytes) {
+    budget_->queued.fetch_add(bytes_);  // seq_cst: see out_budget
+  }
+  budget_ticket(budget_ticket&& o) noexcept
+      : budget_(std::move(o.budget_)), bytes_(std::exchange(o.bytes_, 0)) {}
+  budget_ticket& operator=(budget_ticket&& o) noexcept {
+    if (this != &o) {
+      release();
+      budget_ = std::move(o.budget_);
+      bytes_ = std::exchange(o.bytes_, 0);
+    }
+    return *this;
+  }
+  budget_ticket(const budget_ticket&) = delete;
+  budget_ticket& operator=(const budget_ticket&) = delete;
+  ~budget_ticket() { release(); }
+
+ private:
+  void release() noexcept {
+    if (budget_) budget_->give_back(bytes_);
+    budget_.reset();
+  }
+  std::shared_ptr<out_budget> budget_;
+  std::size_t bytes_ = 0;
+};
+
 // What a sender hands to a connection's writer.
 struct out_item {
   enum kind_t : std::uint8_t {
@@ -61,7 +120,8 @@ struct out_item {
   pid remote;
   std::uint64_t ref = 0;
   exit_reason reason;
-  term message{};  // alias_send only
+  term message{};          // alias_send only
+  budget_ticket ticket{};  // its bytes in the connection's out_budget (set by submit)
 };
 
 // Simultaneous connect: the attempt that lost hands its queued items to the winner.
@@ -136,6 +196,7 @@ struct node_state {
   struct conn_entry {
     pid writer;
     bool up = false;
+    std::shared_ptr<out_budget> budget;  // what senders have queued for this writer
   };
   std::unordered_map<std::string, conn_entry> conns;  // guarded by g_mu
 
@@ -174,6 +235,10 @@ struct node_state {
   }
 };
 
+inline std::shared_ptr<out_budget> new_budget(const node_state& st) {
+  return std::make_shared<out_budget>(st.opts.dist_buf_busy_limit);
+}
+
 // Guards the current node pointer and its conns map.
 extern std::mutex g_mu;
 // Bumped (under g_mu) whenever g_node or a conns entry changes: senders cache the writer
@@ -211,8 +276,13 @@ bool pid_from(const term& t, pid& out);
 term ref_term(std::uint64_t ref);
 bool ref_from(const term& t, std::uint64_t& out);
 
-// The writer for `peer`, starting a connection if there is none. pid{} when no node runs.
-pid writer_for(const std::string& peer);
+// The writer for `peer`, starting a connection if there is none, and the budget of what
+// is queued for it. writer is pid{} when no node runs.
+struct writer_ref {
+  pid writer;
+  std::shared_ptr<out_budget> budget;
+};
+writer_ref writer_for(const std::string& peer);
 // Hands an item to peer's connection; with no node running (or no way to reach the peer),
 // link and monitor items are answered with noconnection at once.
 void submit(const std::string& peer, out_item item) noexcept;

@@ -19,31 +19,64 @@
 namespace coproc {
 namespace detail::dist {
 
-pid writer_for(const std::string& peer) {
+writer_ref writer_for(const std::string& peer) {
   // The writer this thread used last, while nothing changed in the map: no lock.
   thread_local struct {
     std::uint64_t generation = ~std::uint64_t{0};
     std::string peer;
-    pid writer;
+    writer_ref ref;
   } last;
   const std::uint64_t generation = g_conns_generation.load(std::memory_order_acquire);
-  if (last.generation == generation && last.peer == peer && alive(last.writer)) {
-    return last.writer;
+  if (last.generation == generation && last.peer == peer && alive(last.ref.writer)) {
+    return last.ref;
   }
   std::lock_guard lock(g_mu);
   node_state* st = g_node;
   if (st == nullptr || st->stopped || peer == st->name) return {};
-  if (auto it = st->conns.find(peer); it != st->conns.end()) {
-    last.generation = g_conns_generation.load(std::memory_order_relaxed);
-    last.peer = peer;
-    last.writer = it->second.writer;
-    return it->second.writer;
+  auto it = st->conns.find(peer);
+  if (it == st->conns.end()) {
+    // Connections go to the node's core: their two processes then share it with the
+    // acceptor.
+    const pid w = spawn_on(st->core_for(peer), outgoing_connection, st, peer);
+    it = st->conns.emplace(peer, node_state::conn_entry{w, false, new_budget(*st)}).first;
+    conns_changed();
   }
-  // Connections go to the node's core: their two processes then share it with the acceptor.
-  pid w = spawn_on(st->core_for(peer), outgoing_connection, st, peer);
-  st->conns.emplace(peer, node_state::conn_entry{w, false});
-  conns_changed();
-  return w;
+  last.generation = g_conns_generation.load(std::memory_order_relaxed);
+  last.peer = peer;
+  last.ref = {it->second.writer, it->second.budget};
+  return last.ref;
+}
+
+void out_budget::hold_back_sender(const pid& writer) noexcept {
+  pcb* self = t_current;
+  // Never the writer itself (it is what drains the queue), nor a thread that is no process.
+  if (self == nullptr || t_loop == nullptr || self->self == writer) return;
+  try {
+    std::lock_guard lock(mu);
+    parked.push_back(self->self);
+    any_parked.store(true);            // seq_cst: before the read of queued (see out_budget)
+    if (queued.load() <= limit / 2) {  // drained meanwhile: go on
+      parked.pop_back();
+      any_parked.store(!parked.empty());
+      return;
+    }
+    loop::park(self);
+  } catch (...) {
+    // Out of memory for the list: this sender is not held back.
+  }
+}
+
+void out_budget::give_back(std::size_t bytes) noexcept {
+  const std::size_t left = queued.fetch_sub(bytes) - bytes;  // seq_cst: see out_budget
+  if (left > limit / 2 || !any_parked.load()) return;
+  std::vector<pid> go_on;
+  {
+    std::lock_guard lock(mu);
+    if (queued.load() > limit / 2) return;
+    go_on.swap(parked);
+    any_parked.store(false);
+  }
+  for (const pid& p : go_on) unpark_process(p);
 }
 
 void fail_item(const out_item& item) noexcept {
@@ -69,12 +102,18 @@ void fail_item(const out_item& item) noexcept {
 
 void submit(const std::string& peer, out_item item) noexcept {
   try {
-    const pid w = writer_for(peer);
-    if (!w) {
+    const writer_ref w = writer_for(peer);
+    if (!w.writer) {
       fail_item(item);
       return;
     }
-    detail::route(w, make_message(std::move(item)));
+    // What the item costs the writer's mailbox: its bytes, and a fixed part for the rest.
+    constexpr std::size_t kItemOverhead = 128;
+    item.ticket = budget_ticket(w.budget, item.bytes.size() + kItemOverhead);
+    detail::route(w.writer, make_message(std::move(item)));
+    if (w.budget->queued.load(std::memory_order_relaxed) > w.budget->limit) {
+      w.budget->hold_back_sender(w.writer);
+    }
   } catch (...) {
     fail_item(item);
   }

@@ -16,6 +16,9 @@ loop() ->
         {From, count, N} ->
             %% N numbered messages, in order, from this one sender.
             [From ! {n, I} || I <- lists:seq(1, N)];
+        {From, sink, N} ->
+            %% Takes N {seq, I, Bytes} messages; answers how many came in order.
+            From ! {sink_done, sink(1, N, 0)};
         {From, call_name, Name, Node} ->
             %% Erlang -> coproc by registered name, then by the pid that answered.
             {Name, Node} ! {self(), first},
@@ -94,6 +97,14 @@ loop() ->
             ok
     end,
     loop().
+
+sink(I, N, InOrder) when I > N -> InOrder;
+sink(I, N, InOrder) ->
+    receive
+        {seq, I, _} -> sink(I + 1, N, InOrder + 1);
+        {seq, _, _} -> sink(I + 1, N, InOrder)
+    after 20000 -> InOrder
+    end.
 
 drain(Acc) ->
     receive M -> drain([M | Acc]) after 0 -> lists:reverse(Acc) end.

@@ -35,6 +35,11 @@
 //   running  --co_await yield()---------------------------------------> runnable (back)
 //   waiting  --matching message, after-timer, I/O completion, wake----> runnable
 //   running  --body returns or throws---------------------------------> exiting --> gone
+//   parked   a flag, not a state (loop::park; lib/dist parks a sender whose connection
+//            has too many bytes queued): the process finishes its current resume, and
+//            whatever would make it runnable after that (a message, a timer, I/O, yield)
+//            is remembered instead (woken_while_parked) and done by unpark. A kill
+//            still tears it down.
 //   any      --killed: an untrapped exit signal (a link's crash, exit(p, r), kill)
 //            sets ext->exit_scheduled and puts it on the loop's exits_ list----> killed
 //   killed   run_exits() tears it down between resumes, from whatever state it was in
@@ -127,11 +132,13 @@ struct pcb {
   detail::mailbox mailbox;  // its messages and receive marker: see coproc/detail/mailbox.hpp
   proc_state state = proc_state::created;  // see the state machine above
   bool is_main = false;                    // the process runtime::run() waits for
-  bool trap_exit = false;          // exit signals become (atom<"EXIT">, pid, exit_reason) messages
-  bool crashed = false;            // the body threw (not exit(reason)): a crash report is due
-  exit_reason* exit = nullptr;     // why it ends, once decided (nullptr: normal)
-  pcb_ext* ext = nullptr;          // allocated on first link/monitor/call
-  foreign_box* foreign = nullptr;  // set for a scoped_process's stand-in
+  bool trap_exit = false;           // exit signals become (atom<"EXIT">, pid, exit_reason) messages
+  bool crashed = false;             // the body threw (not exit(reason)): a crash report is due
+  bool parked = false;              // held off the run queue until unpark (loop::park)
+  bool woken_while_parked = false;  // something made it runnable meanwhile: unpark does it
+  exit_reason* exit = nullptr;      // why it ends, once decided (nullptr: normal)
+  pcb_ext* ext = nullptr;           // allocated on first link/monitor/call
+  foreign_box* foreign = nullptr;   // set for a scoped_process's stand-in
 };
 
 // The process running on this thread, or nullptr outside a process.
