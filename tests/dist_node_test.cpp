@@ -1042,6 +1042,9 @@ TEST_F(Dist, APeerKilledMidStreamAndRestartedIsReachableAgain) {
           if (!more) break;
         }
         EXPECT_TRUE(down);
+        // epmd frees the name when it sees the killed node's registration socket close; a
+        // restart before that is refused (as Erlang's epmd refuses a duplicate name).
+        EXPECT_TRUE(epmd_->wait_unregistered("phoenix", 10s));
         // The node comes back (a new incarnation: a new creation).
         peer = std::make_unique<cluster::child>(
             std::vector<std::string>{COPROC_DIST_PEER, name, cluster::kCookie},

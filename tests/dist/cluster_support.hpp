@@ -160,6 +160,18 @@ class epmd {
 
   // Polls `epmd -names` until `alive` is registered (true) or the limit passes.
   [[nodiscard]] bool wait_registered(const std::string& alive, std::chrono::seconds limit) const {
+    return wait_until_listed(alive, true, limit);
+  }
+  // Polls `epmd -names` until `alive` is no longer registered (true) or the limit passes.
+  // epmd drops a killed node's name when it sees that node's connection close, which can
+  // come after a restarted node's registration: a restart waits for this first.
+  [[nodiscard]] bool wait_unregistered(const std::string& alive, std::chrono::seconds limit) const {
+    return wait_until_listed(alive, false, limit);
+  }
+
+ private:
+  [[nodiscard]] bool wait_until_listed(const std::string& alive, bool listed,
+                                       std::chrono::seconds limit) const {
     const auto end = std::chrono::steady_clock::now() + limit;
     const std::string cmd = "epmd -port " + std::to_string(port_) + " -names";
     while (std::chrono::steady_clock::now() < end) {
@@ -167,15 +179,15 @@ class epmd {
       if (FILE* f = ::popen(cmd.c_str(), "r"); f != nullptr) {
         char buf[512];
         while (std::fgets(buf, sizeof buf, f) != nullptr) out += buf;
-        ::pclose(f);
+        const int status = ::pclose(f);
+        if (status != 0) out.clear();  // epmd did not answer: nothing is known
+        else if ((out.find("name " + alive + " ") != std::string::npos) == listed) return true;
       }
-      if (out.find("name " + alive + " ") != std::string::npos) return true;
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
     return false;
   }
 
- private:
   std::uint16_t port_;
   child proc_;
 };
