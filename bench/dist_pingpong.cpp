@@ -2,13 +2,15 @@
 // (bench/dist/run.sh, protocol in bench/dist/README.md, Erlang side in bench/dist/pong.erl).
 //
 //   coproc_dist_pingpong serve  --name NAME@HOST --cookie C
-//   coproc_dist_pingpong client --name NAME@HOST --cookie C --peer NODE --mode rt|pipe --seconds S
+//   coproc_dist_pingpong client --name NAME@HOST --cookie C --peer NODE
+//                               --mode rt|pipe|bin --seconds S
 //
-// serve: registers `pong` ({ping, From, N} -> From ! {pong, N}; `stop` ends it and the
-// program), prints READY once the node is published in epmd, and runs until `stop` or
-// SIGTERM/SIGINT.
+// serve: registers `pong` ({ping, From, N} -> From ! {pong, N}; {echo, From, Bin} ->
+// From ! {echo, Bin}; `stop` ends it and the program), prints READY once the node is
+// published in epmd, and runs until `stop` or SIGTERM/SIGINT.
 // client: one warm-up round trip, then S seconds of `rt` (one ping in flight) or `pipe`
-// (1000 in flight, one more per pong), every ping sent to {pong, NODE}; after a pipe run
+// (1000 in flight, one more per pong) or `bin` (one 10 MiB binary in flight, echoed; the
+// result is MiB echoed per second), every ping sent to {pong, NODE}; after a pipe run
 // it collects the pongs still in flight. It prints a `#` detail line and
 // `RESULT mode=<mode> per_s=<integer>`, and exits 0; 1 (with the reason on stderr) when
 // the peer cannot be reached or a pong does not come within 10 s; 2 on a bad command line.
@@ -38,17 +40,18 @@ using clock_type = std::chrono::steady_clock;
 
 namespace {
 
-constexpr std::int64_t kWindow = 1000;     // pings in flight in pipe mode
-constexpr auto kReplyTimeout = 10s;        // a pong later than this fails the run
-constexpr auto kConnectTimeout = 10s;      // retrying node::ping this long
-constexpr std::int64_t kClockEvery = 256;  // steady_clock is read every 256 pongs
+constexpr std::int64_t kWindow = 1000;                    // pings in flight in pipe mode
+constexpr auto kReplyTimeout = 10s;                       // a pong later than this fails the run
+constexpr auto kConnectTimeout = 10s;                     // retrying node::ping this long
+constexpr std::int64_t kClockEvery = 256;                 // steady_clock is read every 256 pongs
+constexpr std::size_t kBinBytes = std::size_t{10} << 20;  // bin mode's binary
 
 struct config {
   std::string command;  // serve | client
   std::string name;
   std::string cookie;
   std::string peer;
-  std::string mode;  // rt | pipe
+  std::string mode;  // rt | pipe | bin
   long seconds = 0;
 };
 
@@ -57,7 +60,7 @@ struct config {
                "coproc_dist_pingpong: %s\n"
                "usage: coproc_dist_pingpong serve  --name NAME@HOST --cookie C\n"
                "       coproc_dist_pingpong client --name NAME@HOST --cookie C --peer NODE "
-               "--mode rt|pipe --seconds S\n",
+               "--mode rt|pipe|bin --seconds S\n",
                why);
   std::exit(2);
 }
@@ -91,7 +94,7 @@ config parse(int argc, char** argv) {
   if (c.name.empty() || c.cookie.empty()) usage("--name and --cookie are required");
   if (c.command == "client") {
     if (c.peer.empty()) usage("client needs --peer");
-    if (c.mode != "rt" && c.mode != "pipe") usage("--mode is rt or pipe");
+    if (c.mode != "rt" && c.mode != "pipe" && c.mode != "bin") usage("--mode is rt, pipe or bin");
     if (c.seconds == 0) usage("client needs --seconds");
   }
   return c;
@@ -129,6 +132,10 @@ process pong_server() {
     const bool more = co_await receive(
         [](atom<"ping">, pid from, std::int64_t n) {
           send(from, atom<"pong">{}, n);
+          return true;
+        },
+        [](atom<"echo">, pid from, std::string& bin) {
+          send(from, atom<"echo">{}, std::move(bin));
           return true;
         },
         [](atom<"stop">) { return false; },
@@ -206,6 +213,22 @@ process client(config c) {
       count = n;
       if (count % kClockEvery == 0 && clock_type::now() >= deadline) break;
     }
+  } else if (c.mode == "bin") {
+    std::string payload(kBinBytes, '\0');
+    for (std::size_t i = 0; i < payload.size(); ++i) payload[i] = "0123456789abcdef"[i % 16];
+    for (;;) {
+      send(target, atom<"echo">{}, me, payload);
+      const std::size_t got =
+          co_await receive([](atom<"echo">, const std::string& b) { return b.size(); },
+                           after(kReplyTimeout, [] { return std::size_t{0}; }));
+      if (got != payload.size()) {
+        g_failure = got == 0 ? "no echo for round trip " + std::to_string(count + 1)
+                             : "an echo of " + std::to_string(got) + " bytes";
+        co_return;
+      }
+      ++count;
+      if (clock_type::now() >= deadline) break;
+    }
   } else {
     std::int64_t next = 1;
     for (; next <= kWindow; ++next) send(target, atom<"ping">{}, me, next);
@@ -229,7 +252,8 @@ process client(config c) {
     }
   }
 
-  const long long per_s = std::llround(static_cast<double>(count) / elapsed.count());
+  const double per_round = c.mode == "bin" ? static_cast<double>(kBinBytes >> 20) : 1.0;
+  const long long per_s = std::llround(static_cast<double>(count) * per_round / elapsed.count());
   std::printf("# mode=%s count=%lld elapsed_s=%.3f both_ways_per_s=%lld\n", c.mode.c_str(),
               static_cast<long long>(count), elapsed.count(), 2 * per_s);
   std::printf("RESULT mode=%s per_s=%lld\n", c.mode.c_str(), per_s);

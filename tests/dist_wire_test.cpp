@@ -448,7 +448,7 @@ TEST(DistFrames, PartialHeaderOrBodyNeedsMore) {
     EXPECT_EQ(dist::next_frame(std::string_view(buf).substr(0, n), 100, body, used),
               dist::frame_status::need_more)
         << n;
-    EXPECT_EQ(used, 99U);
+    EXPECT_EQ(used, n < 4 ? 4U : 9U) << n;  // what the whole frame will take, once known
   }
 }
 

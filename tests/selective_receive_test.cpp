@@ -12,6 +12,29 @@
 using namespace coproc;
 using namespace std::chrono_literals;
 
+TEST(SelectiveReceive, ATypedClauseTakesATermMessagesBinaryWithoutCopyingIt) {
+  // What a message from another node is: a term. A typed clause that takes it gets its
+  // binary moved (one conversion, at consumption), and a clause that does not match
+  // leaves the message whole for the next.
+  bool same_bytes = false;
+  bool whole = false;
+  int rc = coproc::run(
+      [&]() -> process {
+        const std::string big(1 << 20, 'z');
+        term t = term::tuple({term::atom("echo"), term::binary(big)});
+        const char* bytes = t[1].as_binary().data();
+        send(self(), std::move(t));
+        co_await receive([&](atom<"echo">, std::string& b) {
+          same_bytes = b.data() == bytes;
+          whole = b == big;
+        });
+      },
+      options{.cores = 1});
+  EXPECT_EQ(rc, 0);
+  EXPECT_TRUE(whole);
+  EXPECT_TRUE(same_bytes);
+}
+
 TEST(SelectiveReceive, MessageOrderWinsOverClauseOrder) {
   std::vector<std::string> taken;
   int rc = coproc::run(

@@ -315,6 +315,62 @@ TEST(TermConvert, AMessageTupleIsMatchedByItsAtomsBeforeAnythingIsConverted) {
   EXPECT_EQ(std::get<2>(out), (std::vector<int>{1, 2}));
 }
 
+TEST(TermConvert, ATermNoLongerNeededGivesItsBinariesAwayWithoutACopy) {
+  const std::string big(1 << 20, 'b');
+  term t = term::tuple({A("echo"), term::binary(big), term::list({term::binary(big)})});
+  const char* first = t[1].as_binary().data();
+  const char* nested = t[2][0].as_binary().data();
+  using message = std::tuple<atom<"echo">, std::string, std::vector<std::string>>;
+  const std::optional<message> v = from_term<message>(std::move(t));
+  ASSERT_TRUE(v);
+  EXPECT_EQ(std::get<1>(*v), big);
+  EXPECT_EQ(std::get<1>(*v).data(), first);  // the same bytes, moved
+  ASSERT_EQ(std::get<2>(*v).size(), 1U);
+  EXPECT_EQ(std::get<2>(*v)[0].data(), nested);
+  // What has no bytes to give (a charlist) converts as from a const term.
+  std::string s;
+  EXPECT_TRUE(from_term(term::string("abc"), s));
+  EXPECT_EQ(s, "abc");
+  EXPECT_FALSE(from_term(term::list({300}), s));
+  // A mismatch found late leaves the term's binaries where they were.
+  term wrong = term::tuple({A("echo"), term::binary(big), term::atom("not a list")});
+  EXPECT_FALSE(from_term<message>(std::move(wrong)));
+}
+
+TEST(TermConvert, ConvertsToAnswersAsFromTermWithoutBuildingTheValue) {
+  const std::string long_text(1 << 16, 'x');
+  const std::vector<term> terms = {
+      term::binary(long_text),
+      term::nil(),
+      term::string("abc"),
+      term::list({1, 256}),
+      term::list({term::binary(long_text), term::binary("y")}),
+      term::improper_list({1}, 2),
+      A("ok"),
+      term::tuple({A("ok"), term::binary(long_text), term::list({1, 2})}),
+      term::tuple({A("error"), term::binary(long_text), term::list({1, 2})}),
+      term::tuple({A("ok"), 7, term::list({1, 2})}),
+      term::tuple({A("ok"), term::binary(long_text)}),
+  };
+  using tagged = std::tuple<atom<"ok">, std::string, std::vector<int>>;
+  for (const term& t : terms) {
+    EXPECT_EQ(converts_to<std::string>(t), from_term<std::string>(t).has_value()) << t;
+    EXPECT_EQ(converts_to<std::vector<std::string>>(t),
+              from_term<std::vector<std::string>>(t).has_value())
+        << t;
+    EXPECT_EQ(converts_to<tagged>(t), from_term<tagged>(t).has_value()) << t;
+    EXPECT_EQ(converts_to<term>(t), true) << t;
+    EXPECT_EQ(allocations_in([&] {
+                (void)converts_to<std::string>(t);
+                (void)converts_to<std::vector<std::string>>(t);
+                (void)converts_to<tagged>(t);
+                (void)converts_to<term>(t);
+              }),
+              0U)
+        << t;
+  }
+}
+
 TEST(TermConvert, AListOfTaggedPairsNests) {
   using entry = std::tuple<atom<"k">, std::string>;
   const std::vector<entry> v{entry{atom<"k">{}, "a"}, entry{atom<"k">{}, "bc"}};

@@ -7,12 +7,15 @@
 %%     rt   - one ping in flight; reports round trips per second.
 %%     pipe - ?WINDOW pings in flight (one more sent per pong received);
 %%            reports pongs received per second.
-%% The client prints exactly one line `RESULT mode=<rt|pipe> per_s=<integer>`
+%%     bin  - one ?BIN_BYTES binary in flight: {echo, From, Bin} answered with
+%%            From ! {echo, Bin}; reports MiB echoed per second (round trips/s x 10).
+%% The client prints exactly one line `RESULT mode=<rt|pipe|bin> per_s=<integer>`
 %% on stdout (plus `#`-prefixed detail lines).
 -module(pong).
 -export([server/0, client/3, client_main/3]).
 
 -define(WINDOW, 1000).
+-define(BIN_BYTES, 10 * 1024 * 1024).
 -define(REPLY_TIMEOUT_MS, 10000).
 -define(CONNECT_TIMEOUT_MS, 10000).
 
@@ -30,6 +33,9 @@ server_loop() ->
         {ping, From, N} ->
             From ! {pong, N},
             server_loop();
+        {echo, From, Bin} ->
+            From ! {echo, Bin},
+            server_loop();
         stop ->
             ok;
         _Other ->
@@ -39,12 +45,12 @@ server_loop() ->
 %% ------------------------------------------------------------------ client
 
 %% client(ServerNode, Mode, Seconds) -> PerS (integer).
-%% ServerNode: atom (or string); Mode: rt | pipe (atom or string);
+%% ServerNode: atom (or string); Mode: rt | pipe | bin (atom or string);
 %% Seconds: positive number. Raises on connection failure or lost replies.
 client(ServerNode0, Mode0, Seconds) when is_number(Seconds), Seconds > 0 ->
     ServerNode = to_atom(ServerNode0),
     Mode = to_atom(Mode0),
-    (Mode =:= rt orelse Mode =:= pipe) orelse erlang:error({bad_mode, Mode0}),
+    lists:member(Mode, [rt, pipe, bin]) orelse erlang:error({bad_mode, Mode0}),
     Target = {pong, ServerNode},
     connect(ServerNode),
     true = erlang:monitor_node(ServerNode, true),
@@ -55,12 +61,16 @@ client(ServerNode0, Mode0, Seconds) when is_number(Seconds), Seconds > 0 ->
     {Count, Outstanding} =
         case Mode of
             rt -> {rt_loop(Target, self(), Deadline, 0), 0};
-            pipe -> pipe_start(Target, Deadline)
+            pipe -> pipe_start(Target, Deadline);
+            bin -> {bin_loop(Target, self(), bin_payload(), Deadline, 0), 0}
         end,
     Elapsed = erlang:monotonic_time() - Start,
     ElapsedS = erlang:convert_time_unit(Elapsed, native, microsecond) / 1.0e6,
     drain(Outstanding),
-    PerS = round(Count / ElapsedS),
+    PerS = case Mode of
+               bin -> round(Count * (?BIN_BYTES div (1024 * 1024)) / ElapsedS);
+               _ -> round(Count / ElapsedS)
+           end,
     io:format("# mode=~s count=~b elapsed_s=~.3f both_ways_per_s=~b~n",
               [Mode, Count, ElapsedS, 2 * PerS]),
     io:format("RESULT mode=~s per_s=~b~n", [Mode, PerS]),
@@ -117,6 +127,25 @@ rt_loop(Target, Self, Deadline, Count) ->
     case erlang:monotonic_time() < Deadline of
         true -> rt_loop(Target, Self, Deadline, N);
         false -> N
+    end.
+
+%% ?BIN_BYTES of a repeating 16-byte pattern (not all zeros, not compressible by us).
+bin_payload() ->
+    binary:copy(<<"0123456789abcdef">>, ?BIN_BYTES div 16).
+
+bin_loop(Target, Self, Bin, Deadline, Count) ->
+    Target ! {echo, Self, Bin},
+    Size = byte_size(Bin),
+    receive
+        {echo, B} when byte_size(B) =:= Size -> ok;
+        {echo, B} -> erlang:error({short_echo, byte_size(B)});
+        {nodedown, Node} -> erlang:error({nodedown, Node})
+    after ?REPLY_TIMEOUT_MS ->
+        erlang:error({no_echo_for, Count + 1})
+    end,
+    case erlang:monotonic_time() < Deadline of
+        true -> bin_loop(Target, Self, Bin, Deadline, Count + 1);
+        false -> Count + 1
     end.
 
 %% Returns {PongsReceived, PingsStillInFlight}.

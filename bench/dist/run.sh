@@ -6,8 +6,8 @@
 #
 # Pairs (client -> server), run interleaved A B C D A B C D ... per mode:
 #   A coproc -> coproc   B coproc -> erlang   C erlang -> coproc   D erlang -> erlang
-# Modes: rt (one ping in flight, round trips/s) and pipe (1000 pings in flight,
-# pongs/s). See bench/dist/README.md.
+# Modes: rt (one ping in flight, round trips/s), pipe (1000 pings in flight,
+# pongs/s) and bin (one 10 MiB binary in flight, MiB echoed/s). See bench/dist/README.md.
 #
 # Env: COPROC_DIST_BENCH  the C++ peer (default build/release/bench/coproc_dist_pingpong,
 #                         relative to the repository root, built here in Release if
@@ -39,7 +39,7 @@ if [[ -z "${COPROC_DIST_BENCH:-}" && ! -x "$BIN" ]]; then
 fi
 RESULTS_DIR="${DIST_RESULTS_DIR:-$ROOT/bench/results}"
 read -r -a EXTRA_ERL_ARGS <<<"${DIST_ERL_ARGS:-}"
-MODES=(rt pipe)
+MODES=(rt pipe bin)
 READY_TIMEOUT=20                            # s, for a server to print READY
 CLIENT_LIMIT=$((DUR + 40))                  # s, per client run (connect + run + drain)
 LIFETIME=$((RUNS * 8 * (CLIENT_LIMIT + 5) + 120))  # s, hard cap for servers and epmd
@@ -286,7 +286,8 @@ table() {
   echo "# Remote ping-pong over Erlang distribution"
   echo
   echo "$STAMP, $(uname -n), $(nproc) cores, OTP $OTP_RELEASE; ${DUR}s per run, $RUNS runs per pair and mode (interleaved), pipe window 1000."
-  echo "rt: round trips/s (one ping in flight); pipe: pongs received/s with 1000 pings in flight."
+  echo "rt: round trips/s (one ping in flight); pipe: pongs received/s with 1000 pings in flight;"
+  echo "bin: MiB echoed/s with one 10 MiB binary in flight ({echo, From, Bin} -> From ! {echo, Bin})."
   echo "Every ping is a registered-name send to {pong, ServerNode}; all nodes on 127.0.0.1."
   [ "$HAVE_COPROC" = 1 ] || echo "coproc pairs skipped: $BIN not found."
   echo

@@ -30,10 +30,12 @@
 
 #include <chrono>
 #include <compare>
+#include <concepts>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <span>
+#include <string>
 #include <string_view>
 #include <utility>
 
@@ -184,9 +186,18 @@ class tcp_stream {
   // Exactly buf.size() bytes; end of stream first throws io_errc::eof.
   detail::read_awaiter read_exact(std::span<char> buf,
                                   std::chrono::nanoseconds timeout = no_timeout);
-  // All of data (one timeout for the whole write). Bytes: write_all({ptr, n}).
+  // All of data (one timeout for the whole write). Bytes: write_all({ptr, n}). The bytes
+  // are copied first, so data may go away while the write is in flight.
   detail::write_awaiter write_all(std::string_view data,
                                   std::chrono::nanoseconds timeout = no_timeout);
+  // The same for a string the caller hands over: the operation owns its bytes until the
+  // kernel is done with them (also when the process dies meanwhile), so none are copied.
+  // write_all(std::move(s)) picks this; a literal or an lvalue takes the copying form.
+  template <class S>
+  requires std::same_as<S, std::string> detail::write_awaiter write_all(
+      S&& data, std::chrono::nanoseconds timeout = no_timeout) {
+    return write_owned(std::move(data), timeout);
+  }
 
   void shutdown_write();  // half-close: the peer reads end of stream
   void close() noexcept;  // also done by the destructor
@@ -200,6 +211,7 @@ class tcp_stream {
   friend void controlling_process(tcp_stream& s, const pid& owner);
 
  private:
+  detail::write_awaiter write_owned(std::string&& data, std::chrono::nanoseconds timeout);
   std::shared_ptr<detail::socket_core> core_;
 };
 

@@ -191,7 +191,10 @@ class term {
         term_kind::map,  term_kind::pid,     term_kind::reference};
     return kinds[v_.index()];
   }
-  [[nodiscard]] const variant_type& value() const noexcept { return v_; }
+  [[nodiscard]] const variant_type& value() const& noexcept { return v_; }
+  // From a term that is no longer needed (std::move(t).value()): its contents, moved out,
+  // so that a large binary changes hands without a copy. t is left valid but unspecified.
+  [[nodiscard]] variant_type value() && noexcept { return std::move(v_); }
 
   [[nodiscard]] bool is_nil() const noexcept { return holds<nil_t>(); }
   [[nodiscard]] bool is_integer() const noexcept {

@@ -138,9 +138,42 @@ template <term_convertible T>
 template <term_convertible T>
 requires std::default_initializable<T>
 [[nodiscard]] std::optional<T> from_term(const term& t) {
-  std::optional<T> out(std::in_place);
-  if (!term_traits<T>::from_term(t, *out)) out.reset();
-  return out;
+  T value{};
+  if (!term_traits<T>::from_term(t, value)) return std::nullopt;
+  return std::optional<T>(std::move(value));
+}
+
+// The same from a term that is no longer needed: binaries (and what holds them: tuples,
+// lists, maps) are moved into out instead of copied, where T's traits offer
+// from_term(term&&, T&); other traits convert as from a const term. t is left valid but
+// unspecified.
+template <term_convertible T>
+[[nodiscard]] bool from_term(term&& t, T& out) {
+  return term_traits<T>::from_term(std::move(t), out);
+}
+
+template <term_convertible T>
+requires std::default_initializable<T>
+[[nodiscard]] std::optional<T> from_term(term&& t) {
+  T value{};
+  if (!term_traits<T>::from_term(std::move(t), value)) return std::nullopt;
+  return std::optional<T>(std::move(value));
+}
+
+// Whether from_term would take t as a T, without building the T where T's traits offer
+// static bool matches(const term&) (std::string, vectors and tuples do: a clause that
+// checks a 10 MB binary does not copy it). Other traits convert into a scratch value.
+template <term_convertible T>
+requires std::default_initializable<T>
+[[nodiscard]] bool converts_to(const term& t) {
+  if constexpr (requires {
+                  { term_traits<T>::matches(t) } -> std::same_as<bool>;
+                }) {
+    return term_traits<T>::matches(t);
+  } else {
+    T scratch{};
+    return term_traits<T>::from_term(t, scratch);
+  }
 }
 
 namespace detail::convert {
@@ -195,6 +228,22 @@ bool convert_untagged(const term& t, E& out) {
     return term_traits<E>::from_term(t, out);
   }
 }
+template <class E>
+bool convert_untagged(term&& t, E& out) {
+  if constexpr (is_atom_type<E>) {
+    return true;  // checked by tag_matches
+  } else {
+    return term_traits<E>::from_term(std::move(t), out);
+  }
+}
+template <class E>
+bool check_untagged(const term& t) {
+  if constexpr (is_atom_type<E>) {
+    return true;  // checked by tag_matches
+  } else {
+    return converts_to<E>(t);
+  }
+}
 
 // std::tuple and std::pair: {E0, ..., En}.
 template <class Tuple>
@@ -207,6 +256,16 @@ struct tuple_traits {
     const auto* tuple = std::get_if<term::tuple_t>(&t.value());
     if (tuple == nullptr || tuple->elements.size() != arity) return false;
     return convert(tuple->elements, out, indices{});
+  }
+  static bool from_term(term&& t, Tuple& out) {
+    if (!t.is_tuple(arity)) return false;
+    term::variant_type v = std::move(t).value();
+    return convert_moving(std::get<term::tuple_t>(v).elements, out, indices{});
+  }
+  static bool matches(const term& t) {
+    const auto* tuple = std::get_if<term::tuple_t>(&t.value());
+    if (tuple == nullptr || tuple->elements.size() != arity) return false;
+    return check(tuple->elements, indices{});
   }
 
  private:
@@ -222,6 +281,18 @@ struct tuple_traits {
                       std::index_sequence<I...>) {
     return (tag_matches<std::tuple_element_t<I, Tuple>>(e[I]) && ...) &&
            (convert_untagged<std::tuple_element_t<I, Tuple>>(e[I], std::get<I>(out)) && ...);
+  }
+  template <std::size_t... I>
+  static bool convert_moving([[maybe_unused]] std::vector<term>& e, [[maybe_unused]] Tuple& out,
+                             std::index_sequence<I...>) {
+    return (tag_matches<std::tuple_element_t<I, Tuple>>(e[I]) && ...) &&
+           (convert_untagged<std::tuple_element_t<I, Tuple>>(std::move(e[I]), std::get<I>(out)) &&
+            ...);
+  }
+  template <std::size_t... I>
+  static bool check([[maybe_unused]] const std::vector<term>& e, std::index_sequence<I...>) {
+    return (tag_matches<std::tuple_element_t<I, Tuple>>(e[I]) && ...) &&
+           (check_untagged<std::tuple_element_t<I, Tuple>>(e[I]) && ...);
   }
 };
 
@@ -263,8 +334,13 @@ struct map_traits {
 template <>
 struct term_traits<term> {
   static term to_term(const term& t) { return t; }
+  static bool matches(const term& /*unused*/) noexcept { return true; }
   static bool from_term(const term& t, term& out) {
     out = t;
+    return true;
+  }
+  static bool from_term(term&& t, term& out) noexcept {
+    out = std::move(t);
     return true;
   }
 };
@@ -350,23 +426,34 @@ struct term_traits<float> {
 template <>
 struct term_traits<std::string> {
   static term to_term(const std::string& s) { return term::binary(s); }
+  static bool matches(const term& t) noexcept {
+    if (t.is_binary() || t.is_nil()) return true;
+    const auto* l = std::get_if<term::list_t>(&t.value());
+    if (l == nullptr || l->tail) return false;
+    for (const term& e : l->elements) {
+      const auto* i = std::get_if<std::int64_t>(&e.value());
+      if (i == nullptr || *i < 0 || *i > 255) return false;
+    }
+    return true;
+  }
+  static bool from_term(term&& t, std::string& out) {
+    if (!t.is_binary()) return from_term(std::as_const(t), out);
+    term::variant_type v = std::move(t).value();
+    out = std::move(std::get<term::binary_t>(v).bytes);
+    return true;
+  }
   static bool from_term(const term& t, std::string& out) {
     const auto& v = t.value();
     if (const auto* b = std::get_if<term::binary_t>(&v)) {
       out = b->bytes;
       return true;
     }
+    if (!matches(t)) return false;  // checked before out is touched: no allocation
     if (t.is_nil()) {
       out.clear();
       return true;
     }
     const auto* l = std::get_if<term::list_t>(&v);
-    if (l == nullptr || l->tail) return false;
-    // Checked before out is touched, so a list that is no string costs no allocation.
-    for (const term& e : l->elements) {
-      const auto* i = std::get_if<std::int64_t>(&e.value());
-      if (i == nullptr || *i < 0 || *i > 255) return false;
-    }
     out.resize(l->elements.size());
     for (std::size_t k = 0; k < out.size(); ++k) {
       out[k] = static_cast<char>(
@@ -398,6 +485,32 @@ struct term_traits<std::vector<T, A>> {
       } else {
         if (!term_traits<T>::from_term(e, out.emplace_back())) return false;
       }
+    }
+    return true;
+  }
+  static bool from_term(term&& t, std::vector<T, A>& out) {
+    if constexpr (std::is_same_v<T, bool>) {
+      return from_term(std::as_const(t), out);
+    } else {
+      out.clear();
+      if (t.is_nil()) return true;
+      const auto* l = std::get_if<term::list_t>(&t.value());
+      if (l == nullptr || l->tail) return false;
+      term::variant_type v = std::move(t).value();
+      auto& elements = std::get<term::list_t>(v).elements;
+      out.reserve(elements.size());
+      for (term& e : elements) {
+        if (!term_traits<T>::from_term(std::move(e), out.emplace_back())) return false;
+      }
+      return true;
+    }
+  }
+  static bool matches(const term& t) {
+    if (t.is_nil()) return true;
+    const auto* l = std::get_if<term::list_t>(&t.value());
+    if (l == nullptr || l->tail) return false;
+    for (const term& e : l->elements) {
+      if (!converts_to<T>(e)) return false;
     }
     return true;
   }
@@ -441,6 +554,7 @@ struct term_traits<exit_reason> {
     if (detail::convert::is_atom_name(r.text())) return term::atom(r.text());
     return term::binary(r.text());
   }
+  static bool matches(const term& /*unused*/) noexcept { return true; }
   static bool from_term(const term& t, exit_reason& out) {
     if (const auto* b = std::get_if<term::binary_t>(&t.value())) {
       out = exit_reason::user(b->bytes);  // what user(text) too long for an atom becomes

@@ -8,7 +8,11 @@
 // is queued in its mailbox to the winner (backlog_item ... backlog_end), and the winner
 // writes that backlog before anything sent to it directly, so one sender's messages
 // keep their order.
+#include <algorithm>
 #include <chrono>
+#include <cstring>
+#include <memory>
+#include <span>
 #include <system_error>
 
 #include "coproc/io_error.hpp"
@@ -334,10 +338,18 @@ subroutine<void> run_connection(std::shared_ptr<conn_state> c, pid displaced) {
   const auto tick = std::chrono::duration_cast<nanoseconds>(st->opts.net_ticktime) / 4;
   const auto write_timeout = std::chrono::duration_cast<nanoseconds>(st->opts.net_ticktime);
   std::string batch;
+  // A large batch (a big message) is handed to the write as it is, with no copy; a small
+  // one is copied, so that batch keeps its capacity for the next turn's frames.
+  constexpr std::size_t kHandOver = std::size_t{64} * 1024;
   auto flush = [&]() -> subroutine<void> {
     if (!batch.empty()) {
       try {
-        co_await c->stream.write_all(batch, write_timeout);
+        if (batch.size() >= kHandOver) {
+          co_await c->stream.write_all(std::move(batch), write_timeout);
+          batch = std::string();  // moved from: made empty on purpose
+        } else {
+          co_await c->stream.write_all(batch, write_timeout);
+        }
       } catch (const std::system_error& e) {
         c->down = true;
         c->down_reason = std::string("write failed: ") + e.what();
@@ -652,39 +664,90 @@ void handle_frame(conn_state& c, std::string_view body) {
   }
 }
 
+// The reader's bytes: what has arrived and is not yet taken as frames, at [start_, end_).
+// Room is added without zero-filling it (std::string::resize would write every byte
+// of a 64 KiB chunk per read), and made once for the whole of a large frame whose size
+// the header has told.
+class frame_bytes {
+ public:
+  [[nodiscard]] std::string_view bytes() const noexcept {
+    return {data_.get() + start_, end_ - start_};
+  }
+  // Room for at least n more bytes after the unread ones.
+  std::span<char> room(std::size_t n) {
+    if (cap_ - end_ < n) {
+      const std::size_t live = end_ - start_;
+      if (start_ > 0 && cap_ - live >= n) {
+        std::memmove(data_.get(), data_.get() + start_, live);
+      } else {
+        const std::size_t cap = std::max(cap_ * 2, live + n);
+        auto fresh = std::make_unique_for_overwrite<char[]>(cap);
+        if (live > 0) std::memcpy(fresh.get(), data_.get() + start_, live);
+        data_ = std::move(fresh);
+        cap_ = cap;
+      }
+      start_ = 0;
+      end_ = live;
+    }
+    return {data_.get() + end_, cap_ - end_};
+  }
+  void filled(std::size_t n) noexcept { end_ += n; }
+  void consume(std::size_t n) noexcept {
+    start_ += n;
+    if (start_ != end_) return;
+    start_ = end_ = 0;
+    if (cap_ > kKeep) {  // a rare huge frame's room is not kept for the connection's life
+      data_.reset();
+      cap_ = 0;
+    }
+  }
+
+ private:
+  static constexpr std::size_t kKeep = std::size_t{16} << 20;
+  std::unique_ptr<char[]> data_;
+  std::size_t cap_ = 0;
+  std::size_t start_ = 0;
+  std::size_t end_ = 0;
+};
+
 process reader(std::shared_ptr<conn_state> c) {
   const node_state& st = *c->node;
   const auto silence = std::chrono::duration_cast<nanoseconds>(st.opts.net_ticktime);
-  std::string buf;
+  frame_bytes buf;
   constexpr std::size_t kChunk = std::size_t{64} * 1024;
+  // One read asks for at most this much: a one-shot read has a buffer of its own of the
+  // size asked (see tcp_stream::read_some), which a 64 MiB frame should not get.
+  constexpr std::size_t kMaxRead = std::size_t{1} << 20;
+  std::size_t pending_frame = 0;  // the size of the partial frame at the front, once known
   std::string why;
   std::exception_ptr broken;
   try {
     for (;;) {
       // Read straight onto the end of the buffer (one copy, from the operation's own).
-      const std::size_t kept = buf.size();
-      buf.resize(kept + kChunk);
-      std::span<char> tail(buf.data() + kept, kChunk);
-      const std::size_t n = co_await c->stream.read_some(tail, silence);
-      buf.resize(kept + n);
+      const std::size_t have = buf.bytes().size();
+      const std::size_t missing = pending_frame > have ? pending_frame - have : 0;
+      std::span<char> room = buf.room(std::max(kChunk, missing));
+      room = room.first(std::min(room.size(), std::max(kChunk, std::min(missing, kMaxRead))));
+      const std::size_t n = co_await c->stream.read_some(room, silence);
       if (n == 0) {
         why = "closed by " + c->peer;
         break;
       }
-      std::size_t pos = 0;
+      buf.filled(n);
       for (;;) {
         std::string_view body;
         std::size_t used = 0;
-        const frame_status fs =
-            next_frame(std::string_view(buf).substr(pos), st.opts.max_frame, body, used);
-        if (fs == frame_status::need_more) break;
+        const frame_status fs = next_frame(buf.bytes(), st.opts.max_frame, body, used);
+        if (fs == frame_status::need_more) {
+          pending_frame = used;
+          break;
+        }
         if (fs == frame_status::too_large) {
           throw node_error("coproc: a frame from " + c->peer + " exceeds max_frame");
         }
-        pos += used;
         if (fs == frame_status::frame) handle_frame(*c, body);
+        buf.consume(used);
       }
-      buf.erase(0, pos);
     }
   } catch (const std::system_error& e) {
     why = e.code() == std::errc::timed_out ? "net_tick_timeout: " + c->peer + " went silent"

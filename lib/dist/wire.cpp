@@ -396,7 +396,10 @@ stream_parse parse_port2_resp(std::string_view bytes, port2_resp& out, std::size
 frame_status next_frame(std::string_view buf, std::size_t max_frame, std::string_view& body,
                         std::size_t& used) noexcept {
   reader r(buf);
-  if (!r.has(4)) return frame_status::need_more;
+  if (!r.has(4)) {
+    used = 4;
+    return frame_status::need_more;
+  }
   const std::size_t len = r.u32();
   if (len == 0) {
     body = {};
@@ -404,7 +407,10 @@ frame_status next_frame(std::string_view buf, std::size_t max_frame, std::string
     return frame_status::tick;
   }
   if (len > max_frame) return frame_status::too_large;
-  if (!r.has(len)) return frame_status::need_more;
+  if (!r.has(len)) {
+    used = 4 + len;
+    return frame_status::need_more;
+  }
   body = r.bytes(len);
   used = 4 + len;
   return frame_status::frame;

@@ -189,8 +189,10 @@ struct port2_resp {
 enum class frame_status { frame, tick, need_more, too_large };
 
 // Looks at the start of buf. frame: body is the frame's payload and used its size with the
-// header. tick: used is 4 and body empty. need_more: nothing is set. too_large: the header
-// announces more than max_frame bytes; nothing else is set, and the connection should end.
+// header. tick: used is 4 and body empty. need_more: used is the size the whole frame will
+// have with its header once it is known (4 until then), so a reader can make room for it
+// at once; body is not set. too_large: the header announces more than max_frame bytes;
+// nothing else is set, and the connection should end.
 [[nodiscard]] frame_status next_frame(std::string_view buf, std::size_t max_frame,
                                       std::string_view& body, std::size_t& used) noexcept;
 

@@ -92,7 +92,7 @@ void io_request::submit() {
   switch (kind) {
     case io_kind::recv:
     case io_kind::send:
-      data = buf.get() + got;
+      data = (owned.empty() ? buf.get() : owned.data()) + got;
       len = want - got;
       break;
     case io_kind::recvmsg:

@@ -12,6 +12,7 @@
 #include <coroutine>
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <utility>
 
 #include "coproc/detail/pcb.hpp"
@@ -68,6 +69,9 @@ struct io_request : io_op {
   loop* home = nullptr;
 
   io_buffer buf;
+  // write_all(std::string&&): the caller's bytes, moved in; a send reads them instead of
+  // buf, so the request (not the process, which may die) keeps them alive for the kernel.
+  std::string owned;
   std::size_t want = 0;  // bytes to move
   std::size_t got = 0;   // bytes moved so far
   sockaddr_storage addr_storage{};

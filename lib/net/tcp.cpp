@@ -808,13 +808,15 @@ detail::connect_awaiter tcp_stream::connect(const socket_address& to,
 }
 
 namespace {
+// An operation on sock moving n bytes; with a buffer of its own for them unless the bytes
+// come in `owned` (write_owned).
 detail::io_request* make_io(detail::io_kind kind, const detail::socket_core* sock, std::size_t n,
-                            bool exact, std::chrono::nanoseconds timeout) {
+                            bool exact, std::chrono::nanoseconds timeout, bool own_buffer = true) {
   if (sock == nullptr) {
     throw std::system_error(EBADF, std::system_category(), "coproc: closed socket");
   }
   auto* r = new detail::io_request(kind, sock->fd, sock->id.value);
-  r->buf = detail::io_buffer(n);
+  if (own_buffer) r->buf = detail::io_buffer(n);
   r->want = n;
   r->exact = exact;
   r->set_timeout(timeout);
@@ -848,6 +850,14 @@ detail::write_awaiter tcp_stream::write_all(std::string_view data,
                                             std::chrono::nanoseconds timeout) {
   auto* r = make_io(detail::io_kind::send, core_.get(), data.size(), true, timeout);
   std::memcpy(r->buf.get(), data.data(), data.size());
+  return detail::write_awaiter(r);
+}
+
+detail::write_awaiter tcp_stream::write_owned(std::string&& data,
+                                              std::chrono::nanoseconds timeout) {
+  if (data.empty()) return write_all(std::string_view{}, timeout);
+  auto* r = make_io(detail::io_kind::send, core_.get(), data.size(), true, timeout, false);
+  r->owned = std::move(data);
   return detail::write_awaiter(r);
 }
 

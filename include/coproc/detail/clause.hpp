@@ -133,6 +133,9 @@ inline constexpr bool converts_from_term =
 inline const term& term_of(const message_node* n) noexcept {
   return static_cast<const typed_node<term>*>(n)->value;
 }
+inline term& term_of(message_node* n) noexcept {
+  return static_cast<typed_node<term>*>(n)->value;
+}
 
 // Does clause `c` take message `n`? (Guards run here.)
 template <class C>
@@ -157,12 +160,12 @@ bool matches(C& c, message_node* n) noexcept {
       if constexpr (converts_from_term<E>) {
         if (n->type == type_id<term>()) {
           try {
-            std::optional<E> v = from_term<E>(term_of(n));
-            if (!v) return false;
-            if constexpr (requires { c.pred; }) {
-              return test_guard(c.pred, *v, typename T::args{});
-            } else {
-              return true;
+            const term& t = term_of(static_cast<const message_node*>(n));
+            if constexpr (requires { c.pred; }) {  // the guard needs the values
+              std::optional<E> v = from_term<E>(t);
+              return v && test_guard(c.pred, *v, typename T::args{});
+            } else {  // a check that builds nothing; consume converts once
+              return converts_to<E>(t);
             }
           } catch (...) {
             return false;  // out of memory converting, or a guard that threw
@@ -206,7 +209,8 @@ decltype(auto) consume(C& c, message_node* n) {
     } guard{n};
     if constexpr (converts_from_term<E>) {
       if (n->type != type_id<E>()) {  // a term that matched by conversion
-        std::optional<E> v = from_term<E>(term_of(n));
+        // The message is consumed: its binaries move into the clause's values.
+        std::optional<E> v = from_term<E>(std::move(term_of(n)));
         return call_with(fn, *v, typename T::args{});
       }
     }
